@@ -1,0 +1,200 @@
+"""Strict, documented configuration (pydantic), loadable from YAML.
+
+Every field has a description and bounds; unknown keys are errors that name the key and the file.
+``facetrack track --config FILE`` and ``TrackerConfig.from_yaml`` read the same format; the
+documented defaults are in docs/config.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from facetrack.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectorConfig(_Strict):
+    kind: Literal["yunet"] = Field("yunet", description="Detector backend.")
+    model_path: Path | None = Field(
+        None,
+        description="Your own YuNet-compatible ONNX file instead of the packaged, sha256-checked "
+        "default.",
+    )
+    input_long_side: int | None = Field(
+        640,
+        ge=160,
+        le=4096,
+        description="Resize each frame so its long side has this many pixels before detection "
+        "(null = native size). 640 keeps 720p real-time and still finds faces ~20 px tall at "
+        "this scale; native resolution misses very large faces.",
+    )
+    score_threshold: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Lowest detector score kept. Faces between this and "
+        "tracking.high_score are only used to continue existing tracks (second pass).",
+    )
+    nms_threshold: float = Field(0.3, ge=0.0, le=1.0, description="Detector NMS IoU.")
+    min_face_size: float = Field(
+        12.0, ge=0.0, description="Drop faces whose box is shorter than this (original pixels)."
+    )
+    threads: int = Field(1, ge=1, le=64, description="OpenCV threads for detection.")
+
+
+class TrackingConfig(_Strict):
+    high_score: float = Field(
+        0.5, ge=0.0, le=1.0, description="Detections at or above this score start tracks and are "
+        "matched first; lower ones only extend existing tracks."
+    )
+    new_track_score: float = Field(
+        0.6, ge=0.0, le=1.0, description="Lowest score that may start a new track."
+    )
+    match_iou: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="Minimum IoU between a track's predicted box and a detection for the first, "
+        "high-score pass. Lower keeps fast faces; higher avoids swaps at crossings.",
+    )
+    low_match_iou: float = Field(
+        0.4, ge=0.0, le=1.0, description="Minimum IoU for the low-score second pass."
+    )
+    credence_count: int = Field(
+        3, ge=1, le=100,
+        description="Consecutive matched frames before a track is confirmed; unconfirmed tracks "
+        "emit nothing. Higher suppresses false positives, delays new faces.",
+    )
+    lost_track_buffer: int = Field(
+        50, ge=0, le=10_000,
+        description="Frames a confirmed track is kept (coasting on its motion model) after its "
+        "face disappears, so it can resume with the same id after an occlusion (50 = 2 s at "
+        "25 fps). Longer bridges longer occlusions but risks joining a different person.",
+    )
+    appearance_weight: float = Field(
+        1.0, ge=0.0, le=10.0,
+        description="Weight of the colour-histogram dissimilarity in the matching cost "
+        "(0 = motion only). Keeps crossing faces apart; never written out.",
+    )
+    recover_distance: float = Field(
+        2.0, ge=0.0, le=20.0,
+        description="A lost track may resume on a detection whose centre is within this many of "
+        "its box heights of where it was predicted, if the two look alike.",
+    )
+    recover_similarity: float = Field(
+        0.8, ge=0.0, le=1.0,
+        description="Minimum colour-histogram similarity (Bhattacharyya, 0..1) to resume a "
+        "lost track away from its predicted box.",
+    )
+    max_coast_scale: float = Field(
+        1.5, ge=1.0, le=10.0,
+        description="How far (in box sizes) a lost track's search area may grow while coasting.",
+    )
+
+
+class AnalysisConfig(_Strict):
+    landmarks: bool = Field(
+        True, description="Run Face Mesh on each tracked face (needed for every signal below)."
+    )
+    min_face_size: float = Field(
+        24.0, ge=0.0, description="Faces shorter than this (pixels) are tracked but not analysed."
+    )
+    looking_cone_deg: float = Field(
+        25.0, gt=0.0, le=90.0,
+        description="A face is `looking` when the angle between its facing direction and the "
+        "camera axis (from yaw and pitch) is within this cone.",
+    )
+    eyes_closed_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0,
+        description="Eyes count as closed when the mean normalised openness is below this.",
+    )
+    open_ear_prior: float = Field(
+        0.28, gt=0.0, lt=1.0,
+        description="Eye aspect ratio of an open eye assumed until a track has its own history.",
+    )
+    blink_max_s: float = Field(
+        0.5, gt=0.0, description="A closed spell up to this long is a blink; longer is a closure."
+    )
+    perclos_window_s: float = Field(
+        60.0, gt=0.0, description="Window of the sliding PERCLOS (share of time eyes closed)."
+    )
+    yawn_threshold: float = Field(
+        0.6, gt=0.0, le=1.0, description="mouth_open at or above this may be a yawn."
+    )
+    yawn_min_s: float = Field(
+        1.5, gt=0.0, description="mouth_open must stay above the yawn threshold this long."
+    )
+    smoothing: float = Field(
+        0.5, gt=0.0, le=1.0,
+        description="Weight of the newest value in the per-track exponential smoothing of head "
+        "pose and mouth openness (1 = no smoothing).",
+    )
+
+
+class RuntimeConfig(_Strict):
+    queue_size: int = Field(
+        8, ge=1, le=1024, description="Frames buffered between pipeline stages."
+    )
+    images_fps: float = Field(
+        25.0, gt=0.0, description="Rate assumed for image folders (timestamps = index / fps)."
+    )
+
+
+class TrackerConfig(_Strict):
+    """Everything ``FaceTracker`` and ``facetrack track`` can be told."""
+
+    detector: DetectorConfig = DetectorConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _scores_ordered(self) -> TrackerConfig:
+        if self.detector.score_threshold > self.tracking.high_score:
+            raise ValueError(
+                "detector.score_threshold must not exceed tracking.high_score "
+                f"({self.detector.score_threshold} > {self.tracking.high_score})"
+            )
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrackerConfig:
+        """Load a YAML file; every problem becomes a one-line ``ConfigError`` naming the file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: config is not UTF-8 text") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"{path}: invalid YAML{where}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: config must be a mapping of sections, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: {format_validation_error(exc)}") from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """All of pydantic's errors on one line, each with its dotted key path."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key {loc!r}")
+        else:
+            parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,32 @@
+"""One base error for everything facetrack raises on purpose.
+
+Each subclass also inherits the builtin a caller would expect (``OSError`` for files, ``ValueError``
+for bad settings), so ``except OSError`` keeps working. Messages are written for the person running
+the tool: they name the file and the problem, on one line.
+"""
+
+from __future__ import annotations
+
+
+class FacetrackError(Exception):
+    """Base class of every error facetrack raises deliberately."""
+
+
+class InputError(FacetrackError, OSError):
+    """An input (video, image, folder) is missing, unreadable or not what it claims to be."""
+
+
+class DecodeError(InputError):
+    """A video broke part-way through; ``frame`` is the index of the first frame not decoded."""
+
+    def __init__(self, message: str, frame: int) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
+class ConfigError(FacetrackError, ValueError):
+    """A configuration file or value is invalid."""
+
+
+class ModelError(FacetrackError, RuntimeError):
+    """A model file is missing, altered (sha256 mismatch) or cannot be loaded."""

@@ -1,0 +1,123 @@
+"""``Faces``: every face of one frame as parallel, validated numpy arrays.
+
+A stage never mutates a ``Faces``; it returns a new one (``replace`` / ``with_attrs``). Boolean or
+integer indexing selects rows across every field at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+#: Documented keys of ``Faces.attrs`` and the per-row shape of each.
+ATTR_SHAPES: dict[str, tuple[int, ...]] = {
+    "head_pose": (3,),  # yaw, pitch, roll in degrees (AFLW2000-3D convention, docs/schema.md)
+    "eye_openness": (2,),  # subject's left, right eye; 0 = closed, 1 = the track's open level
+    "eyes_closed": (),  # bool
+    "mouth_open": (),  # 0..1
+    "looking": (),  # bool: facing the camera within the configured cone
+    "landmark_score": (),  # Face Mesh presence score 0..1
+    "quality": (),  # 0..1 face quality used for thumbnails (size, frontalness, sharpness)
+    "analysed": (),  # bool: landmarks ran on this face (False: too small; values are NaN/False)
+}
+
+
+def _check(name: str, arr: np.ndarray[Any, Any], n: int, tail: tuple[int, ...]) -> None:
+    expected = (n, *tail)
+    if arr.shape != expected:
+        raise ValueError(f"Faces.{name} must have shape {expected}, got {arr.shape}")
+
+
+@dataclass(frozen=True)
+class Faces:
+    """n faces: ``xyxy (n,4)``, ``score (n,)``, ``keypoints (n,5,2)``, ``track_id (n,)``.
+
+    Keypoints follow YuNet's order: the eye on the image's left, the eye on the image's right,
+    nose tip, mouth corner on the image's left, mouth corner on the image's right. ``track_id``
+    is -1 for faces not (yet) assigned to a confirmed track. ``landmarks`` are Face Mesh points
+    (n,468,3) in image pixels (z in the same scale, larger = farther) when analysis ran.
+    """
+
+    xyxy: FloatArray
+    score: FloatArray
+    keypoints: FloatArray
+    track_id: IntArray
+    landmarks: FloatArray | None = None
+    attrs: Mapping[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.xyxy)
+        _check("xyxy", self.xyxy, n, (4,))
+        _check("score", self.score, n, ())
+        _check("keypoints", self.keypoints, n, (5, 2))
+        _check("track_id", self.track_id, n, ())
+        if self.landmarks is not None and (self.landmarks.ndim != 3 or len(self.landmarks) != n):
+            raise ValueError(
+                f"Faces.landmarks must have shape ({n}, K, 2|3), got {self.landmarks.shape}"
+            )
+        for key, value in self.attrs.items():
+            if key not in ATTR_SHAPES:
+                raise ValueError(f"unknown Faces attr {key!r}; known: {sorted(ATTR_SHAPES)}")
+            _check(f"attrs[{key!r}]", value, n, ATTR_SHAPES[key])
+
+    @classmethod
+    def empty(cls) -> Faces:
+        return cls(
+            xyxy=np.zeros((0, 4), np.float32),
+            score=np.zeros((0,), np.float32),
+            keypoints=np.zeros((0, 5, 2), np.float32),
+            track_id=np.zeros((0,), np.int64),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        xyxy: npt.ArrayLike,
+        score: npt.ArrayLike,
+        keypoints: npt.ArrayLike | None = None,
+        track_id: npt.ArrayLike | None = None,
+    ) -> Faces:
+        """Build from array-likes, filling keypoints with zeros and track ids with -1."""
+        boxes = np.asarray(xyxy, np.float32).reshape(-1, 4)
+        n = len(boxes)
+        kps = (
+            np.zeros((n, 5, 2), np.float32)
+            if keypoints is None
+            else np.asarray(keypoints, np.float32).reshape(n, 5, 2)
+        )
+        ids = np.full(n, -1, np.int64) if track_id is None else np.asarray(track_id, np.int64)
+        return cls(boxes, np.asarray(score, np.float32).reshape(n), kps, ids)
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: Any) -> Faces:
+        """Select rows with a boolean mask, integer array, slice or int (kept 2-D)."""
+        if isinstance(index, (int, np.integer)):
+            index = [int(index)]
+        return Faces(
+            xyxy=self.xyxy[index],
+            score=self.score[index],
+            keypoints=self.keypoints[index],
+            track_id=self.track_id[index],
+            landmarks=None if self.landmarks is None else self.landmarks[index],
+            attrs={k: v[index] for k, v in self.attrs.items()},
+        )
+
+    def replace(self, **changes: Any) -> Faces:
+        return dataclasses.replace(self, **changes)
+
+    def with_attrs(self, **attrs: np.ndarray[Any, Any]) -> Faces:
+        return dataclasses.replace(self, attrs={**self.attrs, **attrs})
+
+    @property
+    def wh(self) -> FloatArray:
+        return self.xyxy[:, 2:4] - self.xyxy[:, 0:2]

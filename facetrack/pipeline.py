@@ -1,0 +1,84 @@
+"""``FaceTracker``: the Python entry point (``facetrack track`` uses the same object)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from facetrack.analysis.analyzer import FaceAnalyzer
+from facetrack.analysis.summary import TrackSummarizer, TrackSummary
+from facetrack.config import TrackerConfig
+from facetrack.detection import Detector, make_detector
+from facetrack.faces import Faces
+from facetrack.frames import Frame, SourceInfo
+from facetrack.results import FrameResult
+from facetrack.runner import run_stages
+from facetrack.sources import open_source
+from facetrack.tracking import FaceTrackerCore, IdAllocator
+
+
+class FaceTracker:
+    """Detect, track and analyse every face of a video, an image folder or an image.
+
+    >>> tracker = FaceTracker(TrackerConfig())
+    >>> for result in tracker.track("clip.mp4"):       # doctest: +SKIP
+    ...     print(result.frame.index, result.faces.track_id)
+    >>> summaries = tracker.analyze_file("clip.mp4")    # doctest: +SKIP
+
+    Models load once per ``FaceTracker``; each ``track`` call starts fresh tracks. Track ids come
+    from ``id_allocator``: pass one allocator to several trackers that must never share an id.
+    """
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        *,
+        id_allocator: Callable[[], int] | None = None,
+        detector: Detector | None = None,
+        analyzer: FaceAnalyzer | None = None,
+    ) -> None:
+        self.config = config or TrackerConfig()
+        self._ids = id_allocator if id_allocator is not None else IdAllocator()
+        self._detector = detector if detector is not None else make_detector(self.config.detector)
+        self._analyzer = analyzer if analyzer is not None else FaceAnalyzer(self.config.analysis)
+
+    @contextmanager
+    def open(self, source: str | Path) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
+        """Open ``source`` and give its info plus the iterator of results (pipelined)."""
+        tracker = FaceTrackerCore(self.config.tracking, new_id=self._ids)
+        self._analyzer.reset()
+        detector, analyzer = self._detector, self._analyzer
+
+        def detect(frame: Frame) -> tuple[Frame, Faces]:
+            return frame, detector.detect(frame)
+
+        def track_and_analyse(item: tuple[Frame, Faces]) -> FrameResult:
+            frame, faces = item
+            tracked = tracker.update(frame, faces)
+            return FrameResult(frame, analyzer.analyze(frame, tracked))
+
+        with open_source(source, images_fps=self.config.runtime.images_fps) as src:
+            results = run_stages(
+                src,
+                [detect, track_and_analyse],
+                queue_size=self.config.runtime.queue_size,
+                names=["detect", "track"],
+            )
+            try:
+                yield src.info, results
+            finally:
+                results.close()  # type: ignore[attr-defined]
+
+    def track(self, source: str | Path) -> Iterator[FrameResult]:
+        """Yield one ``FrameResult`` per input frame, in order (frames with no face included)."""
+        with self.open(source) as (_, results):
+            yield from results
+
+    def analyze_file(self, source: str | Path) -> list[TrackSummary]:
+        """Run the whole input and return one summary per confirmed track."""
+        with self.open(source) as (info, results):
+            summarizer = TrackSummarizer(self.config.analysis, fps=info.fps)
+            for result in results:
+                summarizer.consume(result.frame, result.faces)
+        return summarizer.summaries()

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+
+from facetrack.errors import DecodeError, InputError
+from facetrack.frames import Frame, SourceInfo
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm"})
+
+
+class VideoFileSource:
+    """Every frame of a video file, decoded with PyAV (FFmpeg), none dropped.
+
+    Timestamps come from each frame's pts * time_base, relative to the first frame, so variable
+    frame-rate files keep true times. A decode failure part-way raises ``DecodeError`` with the
+    index of the first frame that could not be decoded; frames before it have been yielded.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        try:
+            self._container: Any = av.open(str(path), mode="r")
+        except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a readable video ({_reason(exc)})") from None
+        streams = self._container.streams.video
+        if not streams:
+            self._container.close()
+            raise InputError(f"{path}: file has no video stream")
+        self._stream = streams[0]
+        self._stream.thread_type = "AUTO"
+        ctx = self._stream.codec_context
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
+        width, height = int(ctx.width or 0), int(ctx.height or 0)
+        if width <= 0 or height <= 0:
+            self._container.close()
+            raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
+        self._info = SourceInfo(
+            source_id=path.name,
+            kind="video",
+            width=width,
+            height=height,
+            fps=float(rate),
+            frame_count=int(self._stream.frames) or None,
+        )
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        first_pts: int | None = None
+        time_base = self._stream.time_base
+        fps = self._info.fps
+        frames = self._container.decode(self._stream)
+        while True:
+            try:
+                vf = next(frames)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, OSError, ValueError) as exc:
+                raise DecodeError(
+                    f"{self._path}: video is corrupt or truncated at frame {index} "
+                    f"({_reason(exc)})",
+                    frame=index,
+                ) from None
+            if vf.pts is not None and time_base is not None:
+                if first_pts is None:
+                    first_pts = vf.pts
+                timestamp = float((vf.pts - first_pts) * time_base)
+            else:
+                timestamp = index / fps
+            image = vf.to_ndarray(format="bgr24")
+            yield Frame(image, self._info.source_id, index, timestamp)
+            index += 1
+        if index == 0:
+            raise InputError(f"{self._path}: video has no decodable frames")
+        declared = self._info.frame_count
+        if declared is not None and index < declared * 0.98 - 1:
+            raise DecodeError(
+                f"{self._path}: video ended at frame {index} but its header declares "
+                f"{declared} frames (truncated file?)",
+                frame=index,
+            )
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(text).splitlines()[0]
