@@ -29,7 +29,9 @@ from facetrack.tracking import FaceTrackerCore
 Hyp = dict[int, list[tuple[int, float, float, float, float]]]
 
 
-def _rows(frame: int, ids: Sequence[int], xyxy: np.ndarray) -> list[tuple[int, float, float, float, float]]:
+def _rows(
+    frame: int, ids: Sequence[int], xyxy: np.ndarray
+) -> list[tuple[int, float, float, float, float]]:
     return [(int(t), float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]))
             for t, b in zip(ids, xyxy, strict=True)]
 

@@ -118,7 +118,11 @@ def _run_track(
         progress = None
         if not quiet and sys.stderr.isatty():
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn,
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
             )
 
             progress = stack.enter_context(Progress(

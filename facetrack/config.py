@@ -91,6 +91,12 @@ class TrackingConfig(_Strict):
         description="Minimum colour-histogram similarity (Bhattacharyya, 0..1) to resume a "
         "lost track away from its predicted box.",
     )
+    coast_damping: float = Field(
+        0.9, gt=0.0, le=1.0,
+        description="Per-frame decay of the velocity used to predict a face that is not seen "
+        "(1 = constant velocity). Below 1, a long occlusion or a gap in the input predicts a "
+        "bounded move (at most 1/(1-d) frames of motion) instead of running off.",
+    )
     max_coast_scale: float = Field(
         1.5, ge=1.0, le=10.0,
         description="How far (in box sizes) a lost track's search area may grow while coasting.",
@@ -181,7 +187,8 @@ class TrackerConfig(_Strict):
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: config must be a mapping of sections, got {type(data).__name__}")
+            kind = type(data).__name__
+            raise ConfigError(f"{path}: config must be a mapping of sections, got {kind}")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -6,8 +6,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from facetrack.faces import Faces
 from facetrack.frames import Frame
 

@@ -31,7 +31,9 @@ def run_stages(
     """Yield ``stages[-1](...(stages[0](item)))`` for each item, in order, with the source
     iteration and each stage on its own thread. Closing the generator stops every thread."""
     stop = threading.Event()
-    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=queue_size) for _ in range(len(stages) + 1)]
+    queues: list[queue.Queue[Any]] = [
+        queue.Queue(maxsize=queue_size) for _ in range(len(stages) + 1)
+    ]
 
     def put(q: queue.Queue[Any], value: Any) -> bool:
         while not stop.is_set():

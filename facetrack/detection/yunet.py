@@ -44,7 +44,7 @@ class YuNetDetector:
         if scale != 1.0:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            image = cv2.resize(image, size, interpolation=interp)
+            image = np.asarray(cv2.resize(image, size, interpolation=interp), np.uint8)
         ih, iw = image.shape[:2]
         if (iw, ih) != self._input_size:
             self._net.setInputSize((iw, ih))

@@ -24,7 +24,7 @@ def annotate(result: FrameResult) -> npt.NDArray[np.uint8]:
     attrs = faces.attrs
     thick = max(1, round(max(image.shape[:2]) / 640))
     for i in range(len(faces)):
-        x1, y1, x2, y2 = (int(round(v)) for v in faces.xyxy[i])
+        x1, y1, x2, y2 = (round(v) for v in faces.xyxy[i])
         analysed = bool(attrs["analysed"][i]) if "analysed" in attrs else False
         closed = analysed and bool(attrs["eyes_closed"][i])
         looking = analysed and bool(attrs["looking"][i])
@@ -91,7 +91,7 @@ class AnnotatedVideoWriter:
     def consume(self, result: FrameResult) -> None:
         image = annotate(result)
         if (image.shape[1], image.shape[0]) != self._size:
-            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+            image = np.asarray(cv2.resize(image, self._size, interpolation=cv2.INTER_AREA))
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
         for packet in self._stream.encode(frame):
             self._container.mux(packet)

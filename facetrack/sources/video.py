@@ -34,7 +34,7 @@ class VideoFileSource:
         streams = self._container.streams.video
         if not streams:
             self._container.close()
-            raise InputError(f"{path}: file has no video stream")
+            raise InputError(f"{path}: file has no video stream (no frames?)")
         self._stream = streams[0]
         self._stream.thread_type = "AUTO"
         ctx = self._stream.codec_context

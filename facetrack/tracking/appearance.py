@@ -29,7 +29,7 @@ def colour_histogram(frame: Frame, faces: Faces) -> npt.NDArray[np.float32]:
             continue
         crop = frame.image[ya:yb, xa:xb]
         if crop.shape[0] * crop.shape[1] > 48 * 48:
-            crop = cv2.resize(crop, (48, 48), interpolation=cv2.INTER_AREA)
+            crop = np.asarray(cv2.resize(crop, (48, 48), interpolation=cv2.INTER_AREA), np.uint8)
         hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
         hist = cv2.calcHist([hsv], [0, 1], None, list(_BINS), [0, 180, 0, 256]).ravel()
         hist = np.sqrt(hist / max(hist.sum(), 1.0))

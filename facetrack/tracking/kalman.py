@@ -24,9 +24,11 @@ class BoxKalman:
         std = np.array([2 * _POS_STD * h] * 4 + [10 * _VEL_STD * h] * 4)
         self.P: Array = np.diag(std**2)
 
-    def predict(self, dt: float = 1.0) -> Array:
+    def predict(self, dt: float = 1.0, motion: float | None = None) -> Array:
+        """Advance ``dt`` frames. ``motion`` (default ``dt``) is how many frames of velocity to
+        apply: less than ``dt`` damps the extrapolation of a face that is not being seen."""
         f = np.eye(8)
-        f[:4, 4:] = np.eye(4) * dt
+        f[:4, 4:] = np.eye(4) * (dt if motion is None else motion)
         h = max(self.x[3], 1.0)
         q = np.array([_POS_STD * h] * 4 + [_VEL_STD * h] * 4) ** 2 * dt
         self.x = f @ self.x

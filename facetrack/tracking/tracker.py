@@ -29,7 +29,7 @@ class Track:
     score: float
     hits: int = 1
     track_id: int = -1
-    lost_frames: int = 0
+    lost_frames: int = 0  # frames unseen before the current update (set by the tracker)
     appearance: npt.NDArray[np.float32] | None = None
 
     @property
@@ -38,7 +38,7 @@ class Track:
 
     @property
     def predicted_xyxy(self) -> Array:
-        return cxcywh_to_xyxy(self.kalman.box)[0]
+        return np.asarray(cxcywh_to_xyxy(self.kalman.box)[0], np.float64)
 
 
 def buffered_iou(a: npt.ArrayLike, b: npt.ArrayLike, buffer: npt.ArrayLike) -> Array:
@@ -116,9 +116,18 @@ class FaceTrackerCore:
                 f"frame index went backwards or repeated ({frame.index} after {self._last_index})"
             )
         dt = 1 if self._last_index is None else frame.index - self._last_index
-        self._last_index = frame.index
+        damp = cfg.coast_damping
         for track in self._tracks:
-            track.kalman.predict(dt)
+            # velocity weight decays by coast_damping per frame since the face was last seen,
+            # so a long gap extrapolates a bounded distance instead of flying off
+            last = self._last_index if self._last_index is not None else track.last_frame
+            seen_ago = last - track.last_frame
+            motion = damp ** seen_ago * (1 - damp ** dt) / (1 - damp) if damp < 1.0 else float(dt)
+            track.kalman.predict(dt, motion)
+            # frames this track has gone unseen before this one; skipped frames count, so a
+            # gap in the input widens the search just like frames without a detection
+            track.lost_frames = frame.index - track.last_frame - 1
+        self._last_index = frame.index
 
         n = len(faces)
         self._desc = (
@@ -149,7 +158,6 @@ class FaceTrackerCore:
             track.kalman.update(box)
             track.last_frame = frame.index
             track.score = float(faces.score[det])
-            track.lost_frames = 0
             track.hits += 1
             if self._desc is not None and isolated[det]:
                 d = self._desc[det]
@@ -162,27 +170,24 @@ class FaceTrackerCore:
 
         survivors: list[Track] = []
         for track in self._tracks:
-            if track in matched:
+            unseen = frame.index - track.last_frame
+            if track in matched or (track.confirmed and unseen <= cfg.lost_track_buffer):
                 survivors.append(track)
-            elif track.confirmed:
-                track.lost_frames += dt
-                if track.lost_frames <= cfg.lost_track_buffer:
-                    survivors.append(track)
             # an unconfirmed track that misses a frame is dropped (likely a false positive)
-        for det in high:
-            if det in det_track or faces.score[det] < cfg.new_track_score:
+        for new in high.tolist():
+            if new in det_track or faces.score[new] < cfg.new_track_score:
                 continue
             track = Track(
-                BoxKalman(xyxy_to_cxcywh(faces.xyxy[det])[0]),
+                BoxKalman(xyxy_to_cxcywh(faces.xyxy[new])[0]),
                 first_frame=frame.index,
                 last_frame=frame.index,
-                score=float(faces.score[det]),
-                appearance=None if self._desc is None else self._desc[det].copy(),
+                score=float(faces.score[new]),
+                appearance=None if self._desc is None else self._desc[new].copy(),
             )
             if cfg.credence_count <= 1:
                 track.track_id = self._new_id()
             survivors.append(track)
-            det_track[int(det)] = track
+            det_track[new] = track
         self._tracks = survivors
 
         ids = np.full(n, -1, np.int64)

@@ -1,0 +1,135 @@
+"""Speed and memory in file mode: decode-only fps, full-pipeline fps (detect, track, Face Mesh,
+signals, summaries and faces.jsonl), their ratio, peak RSS, and the peer loop (decode + YuNet at
+640 + supervision's ByteTrack, no analysis), run back to back in one session.
+
+    python -m benchmarks.speed [--runs 3] [--inputs PATH ...] [--json out.json]
+
+Each measurement runs in a fresh subprocess (so peak RSS is that mode's own) and is repeated
+``--runs`` times; the table shows medians. The machine is shared, so compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import SYNTH_SEQUENCES, data_root, print_table
+
+MODES = ("decode", "full", "peer")
+
+
+def _one(mode: str, path: Path) -> dict[str, Any]:
+    """Run one mode over one input in this process and report frames, seconds, peak RSS."""
+    frames = 0
+    t0 = time.perf_counter()
+    if mode == "decode":
+        from facetrack.sources import open_source
+
+        with open_source(path) as src:
+            for _ in src:
+                frames += 1
+    elif mode == "full":
+        from facetrack.analysis.summary import TrackSummarizer
+        from facetrack.pipeline import FaceTracker
+        from facetrack.sinks import JsonlWriter
+
+        tracker = FaceTracker()
+        t0 = time.perf_counter()  # model loading is not per-frame work
+        with tempfile.TemporaryDirectory() as tmp, tracker.open(path) as (info, results), \
+                JsonlWriter(Path(tmp) / "faces.jsonl") as sink:
+            summ = TrackSummarizer(tracker.config.analysis, fps=info.fps)
+            for result in results:
+                summ.consume(result.frame, result.faces)
+                sink.consume(result)
+                frames += 1
+            summ.summaries()
+    elif mode == "peer":
+        import numpy as np
+        import supervision as sv
+
+        from facetrack.config import DetectorConfig
+        from facetrack.detection.yunet import YuNetDetector
+        from facetrack.sources import open_source
+
+        det = YuNetDetector(DetectorConfig(score_threshold=0.6))
+        bt = sv.ByteTrack(frame_rate=25)
+        t0 = time.perf_counter()
+        with open_source(path) as src:
+            for frame in src:
+                f = det.detect(frame)
+                bt.update_with_detections(sv.Detections(
+                    xyxy=f.xyxy, confidence=f.score, class_id=np.zeros(len(f), int)))
+                frames += 1
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    seconds = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "peak_rss_mb": rss_mb}
+
+
+def measure(path: Path, mode: str, runs: int) -> dict[str, float]:
+    fps, rss = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.speed", "--one", mode, str(path)],
+            capture_output=True, text=True, check=True,
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        fps.append(row["fps"])
+        rss.append(row["peak_rss_mb"])
+    return {"fps": statistics.median(fps), "peak_rss_mb": max(rss), "frames": row["frames"]}
+
+
+def default_inputs() -> list[Path]:
+    root = data_root()
+    return [root / "synth_tracks" / s / "video.mp4" for s in SYNTH_SEQUENCES] + sorted(
+        (root / "demo_videos" / "videos").glob("*.mp4")
+    )
+
+
+def evaluate(inputs: list[Path], runs: int = 3, modes: tuple[str, ...] = MODES
+             ) -> dict[str, dict[str, dict[str, float]]]:
+    return {str(p): {m: measure(p, m, runs) for m in modes} for p in inputs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--inputs", nargs="+", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(_one(args.one[0], Path(args.one[1]))))
+        return
+    import av
+
+    inputs = args.inputs or default_inputs()
+    result = evaluate(inputs, args.runs)
+    rows = []
+    for path, m in result.items():
+        with av.open(path) as c:
+            s = c.streams.video[0]
+            size = f"{s.codec_context.width}x{s.codec_context.height}"
+        name = Path(path).parent.name if Path(path).name == "video.mp4" else Path(path).name
+        rows.append([
+            name, size, int(m["full"]["frames"]), m["decode"]["fps"], m["full"]["fps"],
+            m["full"]["fps"] / m["decode"]["fps"], m["peer"]["fps"],
+            m["full"]["fps"] / m["peer"]["fps"], round(m["full"]["peak_rss_mb"]),
+        ])
+    print_table(["input", "size", "frames", "decode fps", "full fps", "full/decode",
+                 "peer fps", "full/peer", "full peak RSS MB"], rows)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The command as a user runs it: real files in, files and exit codes out."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.conftest import write_video
+
+FACE_KEYS = {"track_id", "box", "score", "keypoints", "head_pose", "eye_openness",
+             "eyes_closed", "mouth_open", "looking"}
+
+
+def facetrack(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "facetrack", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=600)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str
+                          ) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    for needle in needles:
+        assert needle in errors[0]
+
+
+@pytest.mark.data
+def test_track_synth_clip_writes_every_output(data_dir: Path, tmp_path: Path) -> None:
+    video = data_dir / "synth_tracks" / "synth03" / "video.mp4"
+    out = tmp_path / "out"
+    proc = facetrack("track", str(video), "--out", str(out), "--mot", "--video", "--thumbnails")
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])  # piped: one JSON line
+    assert stats["frames"] == 250
+
+    lines = (out / "faces.jsonl").read_text().splitlines()
+    assert len(lines) == 250
+    records = [json.loads(ln) for ln in lines]
+    assert [r["frame"] for r in records] == list(range(250))
+    assert records[10]["timestamp"] == pytest.approx(0.4)
+    faces = [f for r in records for f in r["faces"]]
+    assert faces and all(set(f) == FACE_KEYS for f in faces)
+    analysed = [f for f in faces if f["head_pose"] is not None]
+    assert len(analysed) > 0.9 * len(faces)
+    for f in analysed:
+        assert len(f["keypoints"]) == 5 and len(f["head_pose"]) == 3
+        assert all(0.0 <= v <= 1.0 for v in f["eye_openness"])
+        assert 0.0 <= f["mouth_open"] <= 1.0
+
+    with (out / "tracks.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    ids = {int(r["track_id"]) for r in rows}
+    assert ids == {f["track_id"] for f in faces}
+    assert json.loads((out / "tracks.json").read_text())[0]["track_id"] == min(ids)
+    for r in rows:
+        assert float(r["dwell_s"]) > 0 and int(r["frames_seen"]) > 0
+        assert (out / r["thumbnail"]).is_file()
+
+    mot = np.loadtxt(out / "mot.txt", delimiter=",", ndmin=2)
+    assert mot.shape == (len(faces), 10) and mot[:, 0].min() >= 1
+
+    with av.open(str(out / "annotated.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 250
+
+
+@pytest.mark.data
+def test_runs_are_identical(data_dir: Path, tmp_path: Path) -> None:
+    video = data_dir / "synth_tracks" / "synth03" / "video.mp4"
+    outs = []
+    for name in ("a", "b"):
+        assert facetrack("track", str(video), "--out", str(tmp_path / name)).returncode == 0
+        outs.append((tmp_path / name / "faces.jsonl").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_truncated_video_keeps_results_and_says_where(tmp_path: Path, data_dir: Path) -> None:
+    """Cut a real face clip in half: exit 3, the error names the frame, files are valid."""
+    src = data_dir / "synth_tracks" / "synth03" / "video.mp4"
+    frames = []
+    with av.open(str(src)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            frames.append(f.to_ndarray(format="bgr24"))
+            if i == 59:
+                break
+    full = write_video(tmp_path / "full.mp4", frames, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 2 // 3])
+    out = tmp_path / "out"
+    proc = facetrack("track", str(cut), "--out", str(out))
+    assert_one_line_error(proc, 3, "cut.mp4", "ended at frame")
+    stopped = int(proc.stderr.split("ended at frame ")[1].split()[0])
+    records = [json.loads(ln) for ln in (out / "faces.jsonl").read_text().splitlines()]
+    assert len(records) == stopped > 0
+    assert (out / "tracks.csv").read_text().startswith("track_id,")
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "needle"),
+    [
+        (lambda d: d / "missing.mp4", 2, "no such file"),
+        (lambda d: (d / "empty").mkdir() or d / "empty", 2, "folder has no images"),
+        (lambda d: (d / "x.mp4").write_text("nope") and d / "x.mp4", 2, "not a readable video"),
+        (lambda d: (d / "x.png").write_bytes(b"nope") and d / "x.png", 2, "not a decodable image"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, make, code: int, needle: str) -> None:
+    target = make(tmp_path)
+    proc = facetrack("track", str(target), "--out", str(tmp_path / "out"))
+    assert_one_line_error(proc, code, needle, Path(target).name)
+
+
+def test_bad_config_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("tracking:\n  credence: 2\n")
+    frame = np.zeros((32, 32, 3), np.uint8)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), frame)
+    proc = facetrack("track", str(tmp_path / "a.png"), "--out", str(tmp_path / "o"),
+                     "--config", str(cfg))
+    assert_one_line_error(proc, 2, "c.yaml", "unknown key 'tracking.credence'")
+    proc = facetrack("check-config", str(cfg))
+    assert_one_line_error(proc, 2, "unknown key")
+
+
+@pytest.mark.data
+def test_image_folder_and_single_image(data_dir: Path, tmp_path: Path) -> None:
+    folder = data_dir / "youtube_faces_tracks" / "Alek_Wek" / "1"
+    out = tmp_path / "o"
+    # the folder has many frames; the single image path is the quick check
+    image = sorted(folder.iterdir())[0]
+    proc = facetrack("track", str(image), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (record,) = [json.loads(ln) for ln in (out / "faces.jsonl").read_text().splitlines()]
+    assert record["source"].endswith(image.name)

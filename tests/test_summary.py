@@ -1,0 +1,81 @@
+"""Track summaries from scripted per-frame signals (no model involved)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facetrack.analysis.summary import TrackSummarizer
+from facetrack.config import AnalysisConfig
+from tests.conftest import faces_at, make_frame
+
+FPS = 25.0
+
+
+def script(closed: list[bool], looking: list[bool] | None = None,
+           mouth: list[float] | None = None, cfg: AnalysisConfig | None = None):
+    cfg = cfg or AnalysisConfig()
+    s = TrackSummarizer(cfg, fps=FPS)
+    n = len(closed)
+    looking = looking if looking is not None else [True] * n
+    mouth = mouth if mouth is not None else [0.0] * n
+    for i in range(n):
+        f = faces_at([[10, 10, 110, 130]]).replace(track_id=np.array([7]))
+        f = f.with_attrs(
+            analysed=np.array([True]),
+            eyes_closed=np.array([closed[i]]),
+            looking=np.array([looking[i]]),
+            mouth_open=np.array([mouth[i]], np.float32),
+            head_pose=np.array([[10.0, -5.0, 2.0]], np.float32),
+            quality=np.array([0.5], np.float32),
+        )
+        s.consume(make_frame(i, fps=FPS), f)
+    (summary,) = s.summaries()
+    return summary
+
+
+def test_blinks_and_long_closures_are_told_apart() -> None:
+    closed = [False] * 250
+    for start in (20, 80, 140):  # three 4-frame blinks (0.16 s)
+        closed[start:start + 4] = [True] * 4
+    closed[200:240] = [True] * 40  # a 1.6 s closure: not a blink
+    s = script(closed)
+    assert s.blinks == 3
+    assert s.longest_eyes_closed_s == pytest.approx(40 / FPS)
+    assert s.dwell_s == pytest.approx(250 / FPS)
+    assert s.blinks_per_min == pytest.approx(3 / (10 / 60), rel=1e-3)
+    assert s.perclos == pytest.approx(52 / 250)
+    assert s.perclos_max_window is None  # track shorter than the 60 s window
+
+
+def test_perclos_window_takes_the_worst_window() -> None:
+    cfg = AnalysisConfig(perclos_window_s=2.0)
+    closed = [False] * 200
+    closed[100:140] = [True] * 40  # 40 of the 50 frames in frames 95-144
+    s = script(closed, cfg=cfg)
+    assert s.perclos_max_window == pytest.approx(40 / 50)
+    assert s.perclos == pytest.approx(40 / 200)
+
+
+def test_attention_yawns_and_pose_statistics() -> None:
+    n = 200
+    looking = [i < 150 for i in range(n)]
+    mouth = [0.0] * n
+    mouth[50:100] = [0.9] * 50  # 2 s wide open: a yawn
+    mouth[150:160] = [0.9] * 10  # 0.4 s: talking, not a yawn
+    s = script([False] * n, looking, mouth)
+    assert s.attention_ratio == pytest.approx(0.75)
+    assert s.yawns == 1
+    assert (s.yaw_mean, s.pitch_mean, s.roll_mean) == (10.0, -5.0, 2.0)
+    assert s.yaw_std == 0.0
+    assert s.frames_seen == s.frames_analysed == n
+
+
+def test_unanalysed_faces_count_for_dwell_only() -> None:
+    s = TrackSummarizer(AnalysisConfig(), fps=FPS)
+    for i in range(10):
+        f = faces_at([[0, 0, 10, 12]]).replace(track_id=np.array([3]))
+        s.consume(make_frame(i), f.with_attrs(analysed=np.array([False])))
+    (summary,) = s.summaries()
+    assert summary.frames_seen == 10 and summary.frames_analysed == 0
+    assert summary.attention_ratio is None and summary.perclos is None
