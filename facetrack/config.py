@@ -31,9 +31,10 @@ class DetectorConfig(_Strict):
         640,
         ge=160,
         le=4096,
-        description="Resize each frame so its long side has this many pixels before detection "
-        "(null = native size). 640 keeps 720p real-time and still finds faces ~20 px tall at "
-        "this scale; native resolution misses very large faces.",
+        description="Resize each frame (down or up) so its long side has this many pixels "
+        "before detection (null = native size). 640 keeps 720p and 1080p real-time, finds "
+        "faces down to ~20 px tall at this scale and the very large faces YuNet misses at "
+        "native resolution; small inputs are upscaled, which costs time (320x240: ~2x).",
     )
     score_threshold: float = Field(
         0.1,

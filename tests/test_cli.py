@@ -120,6 +120,16 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, make, code: int, nee
     assert_one_line_error(proc, code, needle, Path(target).name)
 
 
+def test_unwritable_output_folder(tmp_path: Path) -> None:
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((32, 32, 3), np.uint8))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = facetrack("track", str(tmp_path / "a.png"), "--out", str(blocker / "sub"))
+    assert_one_line_error(proc, 2, "cannot create output folder")
+
+
 def test_bad_config_is_one_line(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("tracking:\n  credence: 2\n")

@@ -49,3 +49,13 @@ def test_partial_config_keeps_other_defaults(tmp_path: Path) -> None:
     assert cfg.tracking.credence_count == 5
     assert cfg.detector == TrackerConfig().detector
     assert TrackerConfig.from_yaml(write(tmp_path, "")) == TrackerConfig()
+
+
+def test_docs_page_is_generated_from_the_config() -> None:
+    import runpy
+
+    repo = Path(__file__).resolve().parents[1]
+    render = runpy.run_path(str(repo / "scripts" / "config_docs.py"))["render"]
+    assert (repo / "docs" / "config.md").read_text() == render(), (
+        "docs/config.md is stale: python scripts/config_docs.py > docs/config.md"
+    )

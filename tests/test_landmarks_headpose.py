@@ -260,3 +260,15 @@ def test_golden_aflw2000_mae(aflw_root: Path) -> None:
         assert res[key] <= value + TOLERANCE_DEG, (
             f"{key} {res[key]:.2f} > {value} + {TOLERANCE_DEG}"
         )
+
+
+def test_rotation_matrix_matches_head_pose_convention() -> None:
+    """Posing the canonical face with rotation_matrix and reading it back with head_pose gives
+    the same angles: the drawing in annotated.mp4 and the numbers agree."""
+    from facetrack.analysis.headpose import CANONICAL_FACE, head_pose, rotation_matrix
+
+    for yaw, pitch, roll in [(30.0, 0.0, 0.0), (0.0, -20.0, 0.0), (10.0, 15.0, -25.0)]:
+        posed = CANONICAL_FACE @ rotation_matrix(yaw, pitch, roll).T
+        pixels = posed * np.array([1.0, -1.0, -1.0]) * 10 + 500  # to x right, y down, z far
+        got = head_pose(pixels[None])[0]
+        np.testing.assert_allclose(got, [yaw, pitch, roll], atol=1e-3)

@@ -73,6 +73,16 @@ def head_pose(landmarks: npt.ArrayLike) -> npt.NDArray[np.float32]:
     return out
 
 
+def rotation_matrix(yaw: float, pitch: float, roll: float) -> npt.NDArray[np.float64]:
+    """The rotation of the convention above, for angles in degrees, in the frame X to the
+    image's right, Y up, Z towards the camera: ``Rx(-pitch) @ Ry(-yaw) @ Rz(-roll)``."""
+    p, y, r = np.radians([-pitch, -yaw, -roll])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return np.asarray(rx @ ry @ rz, np.float64)
+
+
 # fmt: off
 _CANONICAL_TEXT = """
 0.00 -3.41 5.98 0.00 -1.13 7.48 0.00 -2.09 6.06 -0.46 0.96 6.63 0.00 -0.46 7.59

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ai_edge_litert.interpreter import Interpreter
 
 from facetrack import models
+from facetrack._native import native_stderr_silenced
 from facetrack.errors import ModelError
 
 FloatArray = npt.NDArray[np.float32]
@@ -51,8 +52,9 @@ class FaceMeshLandmarker:
         if not path.is_file():
             raise ModelError(f"{path}: face mesh model file not found")
         try:
-            self._net = Interpreter(model_path=str(path), num_threads=threads)
-            self._net.allocate_tensors()
+            with native_stderr_silenced():
+                self._net = Interpreter(model_path=str(path), num_threads=threads)
+                self._net.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{path}: cannot load as a TFLite model ({exc})") from None
         inp = self._net.get_input_details()

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from facetrack import models
+from facetrack._native import native_stderr_silenced
 from facetrack.config import DetectorConfig
 from facetrack.errors import ModelError
 from facetrack.faces import Faces
@@ -29,9 +30,10 @@ class YuNetDetector:
             raise ModelError(f"{path}: detector model file not found")
         cv2.setNumThreads(config.threads)
         try:
-            self._net = cv2.FaceDetectorYN.create(
-                str(path), "", (320, 320), config.score_threshold, config.nms_threshold, 5000
-            )
+            with native_stderr_silenced():
+                self._net = cv2.FaceDetectorYN.create(
+                    str(path), "", (320, 320), config.score_threshold, config.nms_threshold, 5000
+                )
         except cv2.error as exc:
             raise ModelError(f"{path}: cannot load as a YuNet model ({exc.err})") from None
         self._input_size: tuple[int, int] = (0, 0)

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from facetrack.analysis.headpose import rotation_matrix
 from facetrack.errors import InputError
 from facetrack.results import FrameResult
 
@@ -49,24 +50,17 @@ def _axes(
     length: float,
     thick: int,
 ) -> None:
-    """Draw the head's x (red), y (green) and z (blue, facing) axes from yaw/pitch/roll.
-
-    The angles follow the AFLW2000-3D convention used throughout (docs/schema.md): positive yaw
-    turns the face towards the image's left, positive pitch tilts it up... the drawing derives
-    the rotation from those same definitions so the axes agree with the numbers."""
+    """Draw the head's axes from its yaw/pitch/roll: red = towards the image's right for a
+    frontal face, green = up, blue = where the face
+    points (towards the viewer for a frontal face, so short). Uses the same rotation as the
+    numbers (``headpose.rotation_matrix``), so the drawing and faces.jsonl agree."""
     if np.isnan(pose).any():
         return
-    yaw, pitch, roll = np.radians(pose.astype(np.float64))
-    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(
-        roll), np.sin(roll)
-    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-    rot = rz @ ry @ rx
+    rot = rotation_matrix(*(float(v) for v in pose))
     o = np.asarray(origin, np.float64)
     for axis, colour in ((0, (0, 0, 255)), (1, (0, 255, 0)), (2, (255, 0, 0))):
         d = rot[:, axis] * length
-        tip = o + np.array([d[0], -d[1]])
+        tip = o + np.array([d[0], -d[1]])  # Y up -> image y down
         cv2.line(image, (int(o[0]), int(o[1])), (int(tip[0]), int(tip[1])), colour, thick)
 
 
