@@ -19,6 +19,7 @@ from ai_edge_litert.interpreter import Interpreter
 from facetrack import models
 from facetrack._native import native_stderr_silenced
 from facetrack.errors import ModelError
+from facetrack.geometry import apply_affine, invert_affine, rotated_square_transform
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -88,15 +89,15 @@ class FaceMeshLandmarker:
         angle = np.arctan2(eye_vec[:, 1], eye_vec[:, 0])
         centre = (boxes[:, :2] + boxes[:, 2:]) / 2
         side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * self._roi_scale
-        scale = self._size / np.maximum(side, 1e-6)
-        cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
-        m = np.empty((len(kps), 2, 3))
-        m[:, 0, 0], m[:, 0, 1] = cos, sin
-        m[:, 1, 0], m[:, 1, 1] = -sin, cos
-        half = self._size / 2
-        m[:, 0, 2] = half - (cos * centre[:, 0] + sin * centre[:, 1])
-        m[:, 1, 2] = half - (-sin * centre[:, 0] + cos * centre[:, 1])
-        return m
+        out = np.empty((len(kps), 2, 3))
+        for i in range(len(kps)):
+            out[i] = rotated_square_transform(
+                (float(centre[i, 0]), float(centre[i, 1])),
+                max(float(side[i]), 1e-6),
+                float(angle[i]),
+                self._size,
+            )
+        return out
 
     def landmarks(
         self, image: npt.NDArray[np.uint8], keypoints: npt.ArrayLike, xyxy: npt.ArrayLike
@@ -138,11 +139,8 @@ class FaceMeshLandmarker:
             raw = net.get_tensor(self._points_out).reshape(NUM_POINTS, 3)
             logits[i] = float(net.get_tensor(self._score_out).reshape(-1)[0])
             # crop -> image: x, y through the inverse affine; z scaled like x, y
-            a = mats[i, :, :2]
-            det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
-            inv = np.array([[a[1, 1], -a[0, 1]], [-a[1, 0], a[0, 0]]]) / det
-            xy = (raw[:, :2] - mats[i, :, 2]) @ inv.T
-            points[i, :, :2] = xy
-            points[i, :, 2] = raw[:, 2] * (1.0 / np.sqrt(abs(det)))
+            inverse = invert_affine(mats[i])
+            points[i, :, :2] = apply_affine(inverse, raw[:, :2])
+            points[i, :, 2] = raw[:, 2] * np.sqrt(abs(np.linalg.det(inverse[:, :2])))
         score = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
         return points, score
