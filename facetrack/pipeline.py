@@ -26,7 +26,8 @@ class FaceTracker:
     ...     print(result.frame.index, result.faces.track_id)
     >>> summaries = tracker.analyze_file("clip.mp4")    # doctest: +SKIP
 
-    Models load once per ``FaceTracker``; each ``track`` call starts fresh tracks. Track ids come
+    Models load once per ``FaceTracker``; each ``track`` call starts fresh tracks, and ids keep
+    counting (an id is never reused by one ``FaceTracker``; a new process starts at 1). Ids come
     from ``id_allocator``: pass one allocator to several trackers that must never share an id.
     """
 
