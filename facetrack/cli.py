@@ -1,8 +1,9 @@
 """``facetrack`` command line. The library logs; this module decides what a person sees: a
 progress bar on a terminal, one JSON line when piped, one-line errors and exit codes.
 
-Exit codes: 0 ok, 2 bad input or config (nothing processed), 3 input broke part-way (results so
-far are written), 4 model problem, 130 interrupted (results so far are written).
+Exit codes: 0 ok, 1 unexpected failure (results so far are written), 2 bad input or config
+(nothing processed), 3 input broke part-way (results so far are written), 4 model problem,
+130 interrupted (results so far are written).
 """
 
 from __future__ import annotations
@@ -63,14 +64,23 @@ def track(
         Path | None, typer.Option("--config", "-c", help="YAML config (see docs/config.md).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    independent: Annotated[
+        bool,
+        typer.Option("--independent", help="SOURCE is a folder of unrelated photos: report "
+                     "every face of every image, do not track across images."),
+    ] = False,
 ) -> None:
     """Track every face in SOURCE; write faces.jsonl and tracks.csv/json to --out."""
     try:
         cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
+        if independent:
+            runtime = cfg.runtime.model_copy(update={"image_folder": "independent"})
+            cfg = cfg.model_copy(update={"runtime": runtime})
         stats = _run_track(source, out, cfg, video=video, mot=mot, thumbnails=thumbnails,
                            quiet=quiet)
     except DecodeError as exc:
-        raise _fail(f"{exc} (results up to frame {exc.frame} are in {out})", 3) from None
+        done = f"frames 0-{exc.frame - 1}" if exc.frame > 0 else "no frame"
+        raise _fail(f"{exc}; results for {done} are in {out}", 3) from None
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     except ModelError as exc:
@@ -79,6 +89,13 @@ def track(
         raise _fail(str(exc), 2) from None
     except KeyboardInterrupt:
         raise _fail(f"interrupted; results so far are in {out}", 130) from None
+    except Exception as exc:  # a bug or an environment failure (disk full, ...)
+        log.info("unexpected failure", exc_info=True)
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        raise _fail(
+            f"unexpected {type(exc).__name__}: {reason} (results so far are in {out}; run "
+            "with --verbose for details and please report it)", 1
+        ) from None
     if sys.stdout.isatty():
         typer.echo(
             f"{stats['frames']} frames, {stats['tracks']} tracks, {stats['fps']:.1f} fps -> {out}"
@@ -93,6 +110,7 @@ def _run_track(
 ) -> dict[str, Any]:
     try:
         out.mkdir(parents=True, exist_ok=True)
+        _remove_stale_outputs(out)
     except OSError as exc:
         raise FacetrackError(f"{out}: cannot create output folder ({exc.strerror})") from None
     tracker = FaceTracker(cfg)
@@ -147,6 +165,19 @@ def _run_track(
         "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "out": str(out),
     }
+
+
+#: files a run may write; all are removed first, so a folder never mixes two runs' results
+_OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "mot.txt", "annotated.mp4")
+
+
+def _remove_stale_outputs(out: Path) -> None:
+    for name in _OUTPUTS:
+        (out / name).unlink(missing_ok=True)
+    thumbs = out / "thumbnails"
+    if thumbs.is_dir():
+        for old in thumbs.glob("track_*.jpg"):
+            old.unlink()
 
 
 def _save_thumbnails(out: Path, crops: dict[int, Any]) -> dict[int, str]:

@@ -47,7 +47,11 @@ class DetectorConfig(_Strict):
     min_face_size: float = Field(
         12.0, ge=0.0, description="Drop faces whose box is shorter than this (original pixels)."
     )
-    threads: int = Field(1, ge=1, le=64, description="OpenCV threads for detection.")
+    threads: int = Field(
+        1, ge=1, le=64,
+        description="OpenCV threads (process-wide in OpenCV). 1 leaves the other core to "
+        "decoding and Face Mesh, which run on their own pipeline threads.",
+    )
 
 
 class TrackingConfig(_Strict):
@@ -79,13 +83,15 @@ class TrackingConfig(_Strict):
     )
     appearance_weight: float = Field(
         1.0, ge=0.0, le=10.0,
-        description="Weight of the colour-histogram dissimilarity in the matching cost "
-        "(0 = motion only). Keeps crossing faces apart; never written out.",
+        description="Weight of the colour-histogram dissimilarity in the IoU matching cost "
+        "(0 = motion and size only; the recovery pass still compares colours, see "
+        "recover_distance). Keeps crossing faces apart; never written out.",
     )
     recover_distance: float = Field(
         2.0, ge=0.0, le=20.0,
         description="A lost track may resume on a detection whose centre is within this many of "
-        "its box heights of where it was predicted, if the two look alike.",
+        "its box heights of where it was predicted, if the two look alike (0 = no recovery "
+        "pass).",
     )
     recover_similarity: float = Field(
         0.8, ge=0.0, le=1.0,
@@ -110,6 +116,11 @@ class AnalysisConfig(_Strict):
     )
     min_face_size: float = Field(
         24.0, ge=0.0, description="Faces shorter than this (pixels) are tracked but not analysed."
+    )
+    min_landmark_score: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Face Mesh presence score below which a face's landmarks are not trusted "
+        "and no signal is read (occluded, cut-off or falsely detected faces).",
     )
     looking_cone_deg: float = Field(
         25.0, gt=0.0, le=90.0,
@@ -149,6 +160,13 @@ class RuntimeConfig(_Strict):
     )
     images_fps: float = Field(
         25.0, gt=0.0, description="Rate assumed for image folders (timestamps = index / fps)."
+    )
+    image_folder: Literal["sequence", "independent"] = Field(
+        "sequence",
+        description="How a folder of images is read: `sequence` = frames of one video (faces "
+        "are tracked across images); `independent` = unrelated photos (every face of every "
+        "image is reported with its own id, nothing links images). A single image is always "
+        "independent.",
     )
 
 

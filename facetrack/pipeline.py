@@ -14,7 +14,7 @@ from facetrack.faces import Faces
 from facetrack.frames import Frame, SourceInfo
 from facetrack.results import FrameResult
 from facetrack.runner import run_stages
-from facetrack.sources import open_source
+from facetrack.sources import Source, open_source
 from facetrack.tracking import FaceTrackerCore, IdAllocator
 
 
@@ -43,11 +43,39 @@ class FaceTracker:
         self._ids = id_allocator if id_allocator is not None else IdAllocator()
         self._detector = detector if detector is not None else make_detector(self.config.detector)
         self._analyzer = analyzer if analyzer is not None else FaceAnalyzer(self.config.analysis)
+        self._busy = False
 
     @contextmanager
     def open(self, source: str | Path) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
-        """Open ``source`` and give its info plus the iterator of results (pipelined)."""
-        tracker = FaceTrackerCore(self.config.tracking, new_id=self._ids)
+        """Open ``source`` and give its info plus the iterator of results (pipelined).
+
+        One input at a time per ``FaceTracker`` (its models and analyser state are shared):
+        opening a second one while the first is running raises ``RuntimeError``.
+        """
+        if self._busy:
+            raise RuntimeError(
+                "this FaceTracker is already processing an input; use one FaceTracker per "
+                "concurrent input (they can share an id_allocator)"
+            )
+        self._busy = True
+        try:
+            with open_source(source, images_fps=self.config.runtime.images_fps) as src, \
+                    self._results(src) as results:
+                yield src.info, results
+        finally:
+            self._busy = False
+
+    @contextmanager
+    def _results(self, src: Source) -> Iterator[Iterator[FrameResult]]:
+        runtime = self.config.runtime
+        independent = src.info.kind == "image" or (
+            src.info.kind == "images" and runtime.image_folder == "independent"
+        )
+        tracking = self.config.tracking
+        if independent:
+            # unrelated photos: every face is reported at once and nothing links two images
+            tracking = tracking.model_copy(update={"credence_count": 1})
+        tracker = FaceTrackerCore(tracking, new_id=self._ids)
         self._analyzer.reset()
         detector, analyzer = self._detector, self._analyzer
 
@@ -56,20 +84,20 @@ class FaceTracker:
 
         def track_and_analyse(item: tuple[Frame, Faces]) -> FrameResult:
             frame, faces = item
+            if independent:
+                tracker.reset()
+                analyzer.reset()
             tracked = tracker.update(frame, faces)
             return FrameResult(frame, analyzer.analyze(frame, tracked))
 
-        with open_source(source, images_fps=self.config.runtime.images_fps) as src:
-            results = run_stages(
-                src,
-                [detect, track_and_analyse],
-                queue_size=self.config.runtime.queue_size,
-                names=["detect", "track"],
-            )
-            try:
-                yield src.info, results
-            finally:
-                results.close()  # type: ignore[attr-defined]
+        results = run_stages(
+            src, [detect, track_and_analyse], queue_size=runtime.queue_size,
+            names=["detect", "track"],
+        )
+        try:
+            yield results
+        finally:
+            results.close()  # type: ignore[attr-defined]
 
     def track(self, source: str | Path) -> Iterator[FrameResult]:
         """Yield one ``FrameResult`` per input frame, in order (frames with no face included)."""

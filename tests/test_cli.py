@@ -84,6 +84,7 @@ def test_runs_are_identical(data_dir: Path, tmp_path: Path) -> None:
     assert outs[0] == outs[1]
 
 
+@pytest.mark.data
 def test_truncated_video_keeps_results_and_says_where(tmp_path: Path, data_dir: Path) -> None:
     """Cut a real face clip in half: exit 3, the error names the frame, files are valid."""
     src = data_dir / "synth_tracks" / "synth03" / "video.mp4"
@@ -145,12 +146,77 @@ def test_bad_config_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.data
-def test_image_folder_and_single_image(data_dir: Path, tmp_path: Path) -> None:
-    folder = data_dir / "youtube_faces_tracks" / "Alek_Wek" / "1"
+def test_single_image_reports_its_faces(data_dir: Path, tmp_path: Path) -> None:
+    image = sorted((data_dir / "helen_300w" / "images").iterdir())[0]
     out = tmp_path / "o"
-    # the folder has many frames; the single image path is the quick check
-    image = sorted(folder.iterdir())[0]
     proc = facetrack("track", str(image), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     (record,) = [json.loads(ln) for ln in (out / "faces.jsonl").read_text().splitlines()]
     assert record["source"].endswith(image.name)
+    assert len(record["faces"]) >= 1 and record["faces"][0]["head_pose"] is not None
+
+
+@pytest.mark.data
+def test_folder_of_unrelated_photos(data_dir: Path, tmp_path: Path) -> None:
+    """--independent: every face of every photo, each with its own id (AFW photos hold several
+    annotated faces each)."""
+    import shutil
+
+    annotations = json.loads((data_dir / "afw_300w" / "annotations.json").read_text())[:4]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for item in annotations:
+        shutil.copy(data_dir / "afw_300w" / item["image"], folder)
+    out = tmp_path / "o"
+    proc = facetrack("track", str(folder), "--out", str(out), "--independent")
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(ln) for ln in (out / "faces.jsonl").read_text().splitlines()]
+    assert len(records) == 4
+    ids = [f["track_id"] for r in records for f in r["faces"]]
+    assert len(ids) >= sum(len(item["faces"]) for item in annotations)
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.data
+def test_image_folder_as_a_sequence(data_dir: Path, tmp_path: Path) -> None:
+    """A folder of video frames (YouTube Faces) is tracked: one id for the subject."""
+    import shutil
+
+    frames = sorted((data_dir / "youtube_faces_tracks" / "Alek_Wek" / "1").iterdir())[:30]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for f in frames:
+        shutil.copy(f, folder)
+    out = tmp_path / "o"
+    assert facetrack("track", str(folder), "--out", str(out)).returncode == 0
+    records = [json.loads(ln) for ln in (out / "faces.jsonl").read_text().splitlines()]
+    assert len(records) == 30
+    ids = {f["track_id"] for r in records for f in r["faces"]}
+    assert len(ids) == 1
+    assert sum(1 for r in records if r["faces"]) >= 27
+
+
+@pytest.mark.data
+def test_interrupt_keeps_results(data_dir: Path, tmp_path: Path) -> None:
+    """Ctrl-C part-way: exit 130, one error line, faces.jsonl valid up to where it stopped."""
+    import signal
+    import time
+
+    video = data_dir / "demo_videos" / "videos" / "crowd_walking.mp4"
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "track", str(video), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    jsonl = out / "faces.jsonl"
+    while time.time() < deadline and not (jsonl.exists() and jsonl.stat().st_size > 0):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the interrupt arrived")
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+    assert_one_line_error(result, 130, "interrupted")
+    records = [json.loads(ln) for ln in jsonl.read_text().splitlines()]
+    assert 0 < len(records) < 105
+    assert [r["frame"] for r in records] == list(range(len(records)))
+    assert (out / "tracks.csv").read_text().startswith("track_id,")

@@ -79,3 +79,37 @@ def test_unanalysed_faces_count_for_dwell_only() -> None:
     (summary,) = s.summaries()
     assert summary.frames_seen == 10 and summary.frames_analysed == 0
     assert summary.attention_ratio is None and summary.perclos is None
+
+
+def _consume(s: TrackSummarizer, index: int, closed: bool, mouth: float = 0.0) -> None:
+    f = faces_at([[10, 10, 110, 130]]).replace(track_id=np.array([1]))
+    f = f.with_attrs(
+        analysed=np.array([True]), eyes_closed=np.array([closed]), looking=np.array([True]),
+        mouth_open=np.array([mouth], np.float32),
+        head_pose=np.zeros((1, 3), np.float32), quality=np.array([0.5], np.float32),
+    )
+    s.consume(make_frame(index, fps=FPS), f)
+
+
+def test_spells_do_not_stretch_across_gaps() -> None:
+    """Closed at frames 0-1, gone for 10 s, closed again: two blinks, not a 10 s closure;
+    the same for an open mouth (no yawn out of two short openings)."""
+    s = TrackSummarizer(AnalysisConfig(), fps=FPS)
+    for i in (0, 1):
+        _consume(s, i, closed=True, mouth=0.9)
+    for i in (252, 253):
+        _consume(s, i, closed=True, mouth=0.9)
+    _consume(s, 254, closed=False)
+    (summary,) = s.summaries()
+    assert summary.blinks == 2
+    assert summary.longest_eyes_closed_s == pytest.approx(2 / FPS)
+    assert summary.yawns == 0
+
+
+def test_perclos_window_needs_coverage() -> None:
+    """Two analysed frames 4 s apart do not make a 2 s PERCLOS window."""
+    s = TrackSummarizer(AnalysisConfig(perclos_window_s=2.0), fps=FPS)
+    _consume(s, 0, closed=False)
+    _consume(s, 100, closed=True)
+    (summary,) = s.summaries()
+    assert summary.perclos_max_window is None

@@ -56,8 +56,9 @@ def test_occlusion_shorter_than_buffer_keeps_id(gap: int, same_id: bool) -> None
         assert after > before  # ids are never reused
 
 
-def test_crossing_faces_keep_their_ids() -> None:
-    """A small far face passes behind a large near one; sizes and motion keep them apart."""
+def test_face_hidden_behind_another_keeps_its_id() -> None:
+    """A small far face passes behind a large near one (not detected while they overlap);
+    sizes and motion keep them apart."""
     tr = FaceTrackerCore(TrackingConfig(credence_count=2), appearance=None)
     a = moving(100, 200, 8, 60, size=120)
     b = moving(600, 230, -8, 60, size=50)
@@ -130,3 +131,47 @@ def test_appearance_resumes_track_after_occlusion_away_from_prediction() -> None
     back = tr.update(make_frame(30), faces_at([path[9]]))
     back = tr.update(make_frame(31), faces_at([path[9]]))
     assert back.track_id.tolist() == out[9].track_id.tolist()
+
+
+def test_overlapping_crossing_with_appearance_from_pixels() -> None:
+    """Two same-size faces of different colours cross with both detected while they overlap:
+    each id stays on its own face."""
+    from facetrack.frames import Frame
+    from facetrack.tracking.appearance import colour_histogram
+
+    tr = FaceTrackerCore(TrackingConfig(credence_count=2), appearance=colour_histogram)
+    ids_by_colour: dict[str, set[int]] = {"red": set(), "blue": set()}
+    for i in range(50):
+        img = np.zeros((300, 700, 3), np.uint8)
+        red = [100 + 10 * i, 100, 180 + 10 * i, 180]
+        blue = [600 - 10 * i, 110, 680 - 10 * i, 190]
+        img[100:180, red[0]:red[2]] = (30, 30, 220)
+        img[110:190, max(0, blue[0]):blue[2]] = (220, 60, 30)  # blue is in front
+        out = tr.update(Frame(img, "t", i, i / 25), faces_at([red, blue]))
+        for k in range(len(out)):
+            y = float(out.xyxy[k, 1])  # the boxes differ in y: red at 100, blue at 110
+            ids_by_colour["red" if y < 105 else "blue"].add(int(out.track_id[k]))
+    assert ids_by_colour == {"red": {1}, "blue": {2}}
+
+
+@pytest.mark.parametrize(("appearance", "swapped"), [(True, False), (False, True)])
+def test_appearance_prevents_a_swap_motion_would_make(appearance: bool, swapped: bool) -> None:
+    """Two overlapping faces trade places across 5 skipped frames: by overlap alone each track
+    takes the face now at its old place (a swap); their colours keep the ids right."""
+    from facetrack.frames import Frame
+    from facetrack.tracking.appearance import colour_histogram
+
+    def frame(index: int, red_x: int, blue_x: int) -> tuple[Frame, Faces]:
+        img = np.zeros((300, 400, 3), np.uint8)
+        img[100:180, red_x:red_x + 80] = (30, 30, 220)
+        img[100:180, blue_x:blue_x + 80] = (220, 60, 30)
+        faces = faces_at([[red_x, 100, red_x + 80, 180], [blue_x, 100, blue_x + 80, 180]])
+        return Frame(img, "t", index, index / 25), faces
+
+    tr = FaceTrackerCore(TrackingConfig(credence_count=1),
+                         appearance=colour_histogram if appearance else None)
+    first = tr.update(*frame(0, 100, 160))
+    after = tr.update(*frame(5, 160, 100))
+    red_before = int(first.track_id[0])
+    red_after = int(after.track_id[0])
+    assert (red_after != red_before) is swapped

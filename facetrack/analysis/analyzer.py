@@ -12,7 +12,7 @@ from facetrack.config import AnalysisConfig
 from facetrack.faces import Faces
 from facetrack.frames import Frame
 
-_EAR_HISTORY = 250  # samples kept per track for its open-eye reference (10 s at 25 fps)
+_EAR_HISTORY = 250  # open frames kept per track for its open-eye reference (10 s at 25 fps)
 _PRIOR_WEIGHT = 15.0  # how many samples the population prior counts for
 _FORGET_FRAMES = 750  # drop the state of a track unseen this long
 
@@ -33,8 +33,10 @@ class FaceAnalyzer:
     Faces smaller than ``min_face_size`` are not analysed (``analysed`` False, values NaN/False).
 
     Eye openness is the eye aspect ratio divided by the track's own open-eye level (a high
-    percentile of its recent EAR, blended with a population prior while the track is young), so
-    people with narrow eyes are not read as drowsy. Head pose and mouth openness are smoothed per
+    percentile of the EAR of its recent open frames, blended with a population prior while the
+    track is young), so people with narrow eyes are not read as drowsy, and a long closure does
+    not become the new normal. Faces whose Face Mesh presence score is below
+    ``min_landmark_score`` are not analysed. Head pose and mouth openness are smoothed per
     track with an exponential filter; eye openness is not, so short blinks survive.
     """
 
@@ -72,9 +74,15 @@ class FaceAnalyzer:
             pts, score = self._landmarker.landmarks(  # type: ignore[union-attr]
                 frame.image, faces.keypoints[rows], faces.xyxy[rows]
             )
+            lm_score[rows] = score
+            # the mesh's own "is this a face" output: below the bar its points are guesses
+            # (occluded, cut off or a false detection), so no signal is read from them
+            good = score >= cfg.min_landmark_score
+            analysed[rows[~good]] = False
+            rows, pts, score = rows[good], pts[good], score[good]
+        if len(rows):
             landmarks = np.full((n, pts.shape[1], 3), np.nan, np.float32)
             landmarks[rows] = pts
-            lm_score[rows] = score
             raw_pose = head_pose(pts)
             ears = eye_aspect_ratio(pts)
             raw_mouth = mouth_openness(pts)
@@ -87,15 +95,14 @@ class FaceAnalyzer:
                 st.pose = p if st.pose is None else alpha * p + (1 - alpha) * st.pose
                 m = float(raw_mouth[k])
                 st.mouth = m if st.mouth is None else alpha * m + (1 - alpha) * st.mouth
-                st.ears.extend(ears[k].tolist())
-                hist = np.fromiter(st.ears, np.float64)
-                own = float(np.percentile(hist, 90))
-                ref = (_PRIOR_WEIGHT * cfg.open_ear_prior + len(hist) * own) / (
-                    _PRIOR_WEIGHT + len(hist)
-                )
+                ref = self._open_reference(st)
+                openness[row] = np.clip(ears[k] / ref, 0.0, 1.0)
+                # only frames judged open teach the track its open level, so a long closure
+                # (the drowsy case) cannot drag the reference down and read as open
+                if openness[row].mean() >= cfg.eyes_closed_threshold:
+                    st.ears.append(float(ears[k].mean()))
                 pose[row] = st.pose
                 mouth[row] = st.mouth
-                openness[row] = np.clip(ears[k] / max(ref, 1e-6), 0.0, 1.0)
             closed[rows] = openness[rows].mean(axis=1) < cfg.eyes_closed_threshold
             angle = facing_angle(pose[rows, :2])
             looking[rows] = angle <= cfg.looking_cone_deg
@@ -118,6 +125,16 @@ class FaceAnalyzer:
             quality=quality,
             analysed=analysed,
         )
+
+    def _open_reference(self, st: _TrackState) -> float:
+        """The track's open-eye EAR: the 90th percentile of its recent open frames, blended
+        with the population prior while it has few of them."""
+        prior = self._config.open_ear_prior
+        if not st.ears:
+            return prior
+        own = float(np.percentile(np.fromiter(st.ears, np.float64), 90))
+        n = len(st.ears)
+        return max((_PRIOR_WEIGHT * prior + n * own) / (_PRIOR_WEIGHT + n), 1e-6)
 
     def _forget(self, index: int) -> None:
         stale = [t for t, s in self._state.items() if index - s.last_frame > _FORGET_FRAMES]

@@ -81,6 +81,7 @@ class _Acc:
     first_time: float
     last_frame: int = 0
     last_time: float = 0.0
+    last_analysed: int | None = None
     frames: int = 0
     analysed: int = 0
     looking: int = 0
@@ -101,13 +102,18 @@ class _Acc:
     best_crop: npt.NDArray[np.uint8] | None = None
 
 
+_WINDOW_COVER = 0.8  # share of a PERCLOS window that analysed frames must cover
+
+
 class TrackSummarizer:
     """Consumes ``(frame, faces)`` in order and keeps running per-track statistics.
 
     A closed-eye spell up to ``blink_max_s`` counts as a blink; longer ones count towards the
     longest eyes-closed spell. PERCLOS is the share of analysed frames with eyes closed over the
     whole track and, as ``perclos_max_window``, the highest share over any ``perclos_window_s``
-    sliding window (reported once the track is at least that long). Thumbnails keep one crop
+    sliding window (reported once analysed frames cover 80% of a window). A gap in a track
+    (frames where it was not seen or not analysed) ends any open closed-eye or open-mouth
+    spell, so spells never stretch across it. Thumbnails keep one crop
     per track in memory and only when ``keep_crops`` is set.
     """
 
@@ -135,6 +141,11 @@ class TrackSummarizer:
             a.sum_h += h
             if not analysed[i]:
                 continue
+            if a.last_analysed is not None and frame.index != a.last_analysed + 1:
+                # the face was gone or unreadable in between: what was open ends there, it
+                # does not stretch over the gap
+                self._end_spells(a)
+            a.last_analysed = frame.index
             a.analysed += 1
             closed = bool(attrs["eyes_closed"][i])
             a.looking += bool(attrs["looking"][i])
@@ -146,13 +157,14 @@ class TrackSummarizer:
             if spell is not None:
                 self._end_closed_spell(a, spell)
             yawn = a.mouth.step(float(attrs["mouth_open"][i]) >= cfg.yawn_threshold, t)
-            if yawn is not None and yawn + self._frame_s >= cfg.yawn_min_s:
-                a.yawns += 1
+            if yawn is not None:
+                self._end_mouth_spell(a, yawn)
             a.window.append((t, closed))
             a.window_closed += closed
             while a.window and a.window[0][0] <= t - cfg.perclos_window_s:
                 a.window_closed -= a.window.popleft()[1]
-            if t - a.first_time + self._frame_s >= cfg.perclos_window_s:
+            # a window counts once analysed frames cover most of it (gaps do not inflate it)
+            if len(a.window) * self._frame_s >= _WINDOW_COVER * cfg.perclos_window_s:
                 share = a.window_closed / len(a.window)
                 a.perclos_max = share if a.perclos_max is None else max(a.perclos_max, share)
             q = float(attrs["quality"][i])
@@ -160,6 +172,17 @@ class TrackSummarizer:
                 a.best_quality = q
                 if self._keep_crops:
                     a.best_crop = _crop(frame.image, faces.xyxy[i])
+
+    def _end_spells(self, a: _Acc) -> None:
+        eyes, mouth = a.eyes.close(), a.mouth.close()
+        if eyes is not None:
+            self._end_closed_spell(a, eyes)
+        if mouth is not None:
+            self._end_mouth_spell(a, mouth)
+
+    def _end_mouth_spell(self, a: _Acc, duration: float) -> None:
+        if duration + self._frame_s >= self._config.yawn_min_s:
+            a.yawns += 1
 
     def _end_closed_spell(self, a: _Acc, duration: float) -> None:
         duration += self._frame_s  # a spell seen in k frames lasts k frame intervals

@@ -58,6 +58,7 @@ class VideoFileSource:
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
+        timestamp = 0.0
         first_pts: int | None = None
         time_base = self._stream.time_base
         fps = self._info.fps
@@ -84,13 +85,28 @@ class VideoFileSource:
             index += 1
         if index == 0:
             raise InputError(f"{self._path}: video has no decodable frames")
-        declared = self._info.frame_count
-        if declared is not None and index < declared * 0.98 - 1:
+        if self._ended_early(index, timestamp):
             raise DecodeError(
                 f"{self._path}: video ended at frame {index} but its header declares "
-                f"{declared} frames (truncated file?)",
+                f"{self._info.frame_count} frames (truncated file?)",
                 frame=index,
             )
+
+    def _ended_early(self, decoded: int, last_timestamp: float) -> bool:
+        """True when decoding stopped well short of what the header declares, in frames and in
+        time. FFmpeg ends a truncated file silently; checking the duration as well keeps a
+        complete file whose header over-counts frames (edit lists) from being called broken."""
+        declared = self._info.frame_count
+        if declared is None or decoded >= declared * 0.98 - 1:
+            return False
+        stream, tb = self._stream, self._stream.time_base
+        if stream.duration is not None and tb is not None:
+            duration = float(stream.duration * tb)
+        elif self._container.duration is not None:
+            duration = self._container.duration / 1_000_000
+        else:
+            return True
+        return last_timestamp + 2.0 / self._info.fps < duration * 0.98
 
     def close(self) -> None:
         self._container.close()
