@@ -154,6 +154,30 @@ class AnalysisConfig(_Strict):
     )
 
 
+class RecognitionConfig(_Strict):
+    """Off unless enabled: with it off, facetrack computes no embedding and stores nothing
+    biometric."""
+
+    enabled: bool = Field(False, description="Compute embeddings and match them to a database.")
+    database: Path | None = Field(
+        None, description="SQLite face database file (`facetrack db ...` manages it)."
+    )
+    model_path: Path | None = Field(
+        None,
+        description="Your own embedding model instead of the packaged, sha256-checked SFace "
+        "(an SFace-compatible ONNX file).",
+    )
+    threshold: float = Field(
+        0.363, ge=-1.0, le=1.0,
+        description="Cosine similarity (higher = more alike) at or above which two faces are "
+        "the same person. Default chosen on lfw_pairs (docs/benchmarks.md).",
+    )
+    min_face_size: float = Field(
+        40.0, ge=0.0,
+        description="Faces shorter than this (pixels) are tracked but not embedded.",
+    )
+
+
 class RuntimeConfig(_Strict):
     queue_size: int = Field(
         8, ge=1, le=1024, description="Frames buffered between pipeline stages."
@@ -176,6 +200,7 @@ class TrackerConfig(_Strict):
     detector: DetectorConfig = DetectorConfig()
     tracking: TrackingConfig = TrackingConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    recognition: RecognitionConfig = RecognitionConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 
     @model_validator(mode="after")

@@ -27,6 +27,8 @@ ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "landmark_score": (),  # Face Mesh presence score 0..1
     "quality": (),  # 0..1 face quality used for thumbnails (size, frontalness, sharpness)
     "analysed": (),  # bool: landmarks ran on this face (False: too small; values are NaN/False)
+    "person_id": (),  # int: matched enrolled person, -1 = unknown / not embedded (recognition)
+    "similarity": (),  # float: cosine similarity to that person (NaN when not embedded)
 }
 
 
@@ -43,7 +45,8 @@ class Faces:
     Keypoints follow YuNet's order: the eye on the image's left, the eye on the image's right,
     nose tip, mouth corner on the image's left, mouth corner on the image's right. ``track_id``
     is -1 for faces not (yet) assigned to a confirmed track. ``landmarks`` are Face Mesh points
-    (n,468,3) in image pixels (z in the same scale, larger = farther) when analysis ran.
+    (n,468,3) in image pixels (z in the same scale, larger = farther) when analysis ran;
+    ``embedding`` (n,D) unit vectors only when recognition is enabled.
     """
 
     xyxy: FloatArray
@@ -52,6 +55,7 @@ class Faces:
     track_id: IntArray
     landmarks: FloatArray | None = None
     attrs: Mapping[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+    embedding: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
@@ -62,6 +66,10 @@ class Faces:
         if self.landmarks is not None and (self.landmarks.ndim != 3 or len(self.landmarks) != n):
             raise ValueError(
                 f"Faces.landmarks must have shape ({n}, K, 2|3), got {self.landmarks.shape}"
+            )
+        if self.embedding is not None and (self.embedding.ndim != 2 or len(self.embedding) != n):
+            raise ValueError(
+                f"Faces.embedding must have shape ({n}, D), got {self.embedding.shape}"
             )
         for key, value in self.attrs.items():
             if key not in ATTR_SHAPES:
@@ -110,6 +118,7 @@ class Faces:
             track_id=self.track_id[index],
             landmarks=None if self.landmarks is None else self.landmarks[index],
             attrs={k: v[index] for k, v in self.attrs.items()},
+            embedding=None if self.embedding is None else self.embedding[index],
         )
 
     def replace(self, **changes: Any) -> Faces:

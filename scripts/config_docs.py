@@ -8,7 +8,7 @@ from facetrack.config import TrackerConfig
 HEAD = """# Configuration
 
 `facetrack track --config FILE` and `TrackerConfig.from_yaml(FILE)` read a YAML mapping with up
-to four sections. Every key is optional; unknown keys are errors that name the key and the file
+to five sections. Every key is optional; unknown keys are errors that name the key and the file
 (`facetrack check-config FILE` lists them all). Example:
 
 ```yaml

@@ -1,0 +1,1 @@
+"""Recognition (opt-in): embeddings, the face database, and ``FaceRecognizer``."""
