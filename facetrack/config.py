@@ -168,9 +168,11 @@ class RecognitionConfig(_Strict):
         "(an SFace-compatible ONNX file).",
     )
     threshold: float = Field(
-        0.363, ge=-1.0, le=1.0,
+        0.333, ge=-1.0, le=1.0,
         description="Cosine similarity (higher = more alike) at or above which two faces are "
-        "the same person. Default chosen on lfw_pairs (docs/benchmarks.md).",
+        "the same person. Default: the middle of the best-accuracy interval of SFace over "
+        "lfw_pairs + deepface_pairs (docs/benchmarks.md). Raise it to trade missed "
+        "recognitions for fewer false accepts.",
     )
     min_face_size: float = Field(
         40.0, ge=0.0,
