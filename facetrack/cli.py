@@ -12,7 +12,9 @@ import json
 import logging
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +23,9 @@ import typer
 
 from facetrack.analysis.summary import TrackSummarizer
 from facetrack.config import TrackerConfig
-from facetrack.errors import ConfigError, DecodeError, FacetrackError, ModelError
+from facetrack.errors import ConfigError, DecodeError, FacetrackError, ModelError, PersonError
 from facetrack.pipeline import FaceTracker
+from facetrack.recognition.database import FaceDatabase, Person, normalise_name
 from facetrack.sinks import AnnotatedVideoWriter, JsonlWriter, MotWriter, write_tracks
 
 app = typer.Typer(
@@ -199,6 +202,210 @@ def check_config(config: Annotated[Path, typer.Argument(help="YAML config file."
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(json.dumps(cfg.model_dump(mode="json"), indent=2))
+
+
+# -- facetrack db ---------------------------------------------------------------------------
+
+db_app = typer.Typer(
+    no_args_is_help=True,
+    help="Manage the face database: enrolled people and their face embeddings (used only when "
+    "recognition is enabled).",
+)
+app.add_typer(db_app, name="db")
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="FACETRACK_DB", help="Face database file (SQLite); default "
+                 "$FACETRACK_DB."),
+]
+
+
+@contextmanager
+def _db_errors() -> Iterator[None]:
+    """Every expected failure of a db command becomes one `error:` line and an exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ModelError as exc:
+        raise _fail(str(exc), 4) from None
+    except FacetrackError as exc:
+        raise _fail(str(exc), 2) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", 130) from None
+    except Exception as exc:  # a bug or an environment failure
+        log.info("unexpected failure", exc_info=True)
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        raise _fail(
+            f"unexpected {type(exc).__name__}: {reason} (run with --verbose for details and "
+            "please report it)", 1
+        ) from None
+
+
+def _is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def _show(data: Any, human: str) -> None:
+    """Text for a person at a terminal; one JSON line for scripts (stdout not a terminal)."""
+    if _is_terminal():
+        typer.echo(human)
+    else:
+        typer.echo(json.dumps(data))
+
+
+def _parse_attrs(items: list[str]) -> dict[str, str]:
+    attrs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PersonError(f"--attr {item!r}: expected key=value")
+        attrs[key.strip()] = value
+    return attrs
+
+
+def _person_line(p: Person) -> str:
+    attrs = " ".join(f"{k}={v}" for k, v in sorted(p.attrs.items()))
+    return f"{p.id:>5}  {p.name}  ({p.embeddings} embeddings, since {p.created}) {attrs}".rstrip()
+
+
+@db_app.command("enroll")
+def db_enroll(
+    name: Annotated[str, typer.Argument(help="The person's name (any script; quote spaces).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Image files and/or folders of images; every image must show "
+                       "exactly one face."),
+    ],
+    db: DbOption,
+    attr: Annotated[
+        list[str] | None,
+        typer.Option("--attr", help="key=value stored with the person (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="YAML config: its detector settings and "
+                     "recognition.model_path / min_face_size are used."),
+    ] = None,
+) -> None:
+    """Enrol NAME from photos (created, or extended when NAME exists); all or nothing."""
+    from facetrack.detection import make_detector
+    from facetrack.recognition.embedder import SFaceEmbedder
+    from facetrack.recognition.enroll import collect_images, enroll_images
+
+    with _db_errors():
+        normalise_name(name)
+        attrs = _parse_attrs(attr or [])
+        cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
+        collect_images(paths)
+        with FaceDatabase(db) as database:
+            embedder = SFaceEmbedder(cfg.recognition.model_path)
+            database.check_model(embedder.model_id, embedder.dim)
+            result = enroll_images(
+                database, name, paths, make_detector(cfg.detector), embedder, attrs,
+                min_face_size=cfg.recognition.min_face_size,
+            )
+    _show(asdict(result), (
+        f"enrolled {result.name!r} (person {result.person_id}): {result.added} added, "
+        f"{result.skipped} already stored, {result.embeddings} embeddings in all"
+    ))
+
+
+@db_app.command("list")
+def db_list(db: DbOption) -> None:
+    """List enrolled people."""
+    with _db_errors(), FaceDatabase(db, create=False) as database:
+        people = database.people()
+    human = "\n".join(_person_line(p) for p in people) if people else "no people enrolled"
+    _show([asdict(p) for p in people], human)
+
+
+@db_app.command("show")
+def db_show(name: Annotated[str, typer.Argument(help="Name of an enrolled person.")],
+            db: DbOption) -> None:
+    """Show a person and their embeddings' sources and qualities (never the vectors)."""
+    with _db_errors(), FaceDatabase(db, create=False) as database:
+        person = database.person(name)
+        embeddings = database.embeddings(name)
+    lines = [_person_line(person)] + [
+        f"       #{e.id}  quality {e.quality:.2f}  {e.source or '-'}  {e.created}"
+        for e in embeddings
+    ]
+    _show({"person": asdict(person), "embeddings": [asdict(e) for e in embeddings]},
+          "\n".join(lines))
+
+
+@db_app.command("rename")
+def db_rename(old: Annotated[str, typer.Argument(help="Current name.")],
+              new: Annotated[str, typer.Argument(help="New name (not yet enrolled).")],
+              db: DbOption) -> None:
+    """Rename a person; their id and embeddings are kept."""
+    with _db_errors(), FaceDatabase(db, create=False) as database:
+        person = database.rename(old, new)
+    _show(asdict(person), f"renamed {old!r} -> {person.name!r} (person {person.id})")
+
+
+@db_app.command("remove")
+def db_remove(
+    name: Annotated[str, typer.Argument(help="Name of an enrolled person.")],
+    db: DbOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (a terminal asks).")] = False,
+) -> None:
+    """Remove a person and every embedding of theirs; no byte of them stays in the file."""
+    with _db_errors(), FaceDatabase(db, create=False) as database:
+        person = database.person(name)
+        if not yes and _can_ask() and not typer.confirm(
+            f"Remove {person.name!r} and their {person.embeddings} embeddings from {db}?"
+        ):
+            raise _fail("nothing removed", 1)
+        removed = database.remove(name)
+    note = "" if removed.purged else " (another process has the file open: the last traces " \
+        "leave its WAL when that process closes it)"
+    _show(asdict(removed), f"removed {removed.name!r}: {removed.embeddings} embeddings{note}")
+
+
+@db_app.command("export")
+def db_export(
+    out: Annotated[Path, typer.Argument(help="Backup file to write (JSON lines).")],
+    db: DbOption,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Write a portable backup (people, attributes, embeddings, model id). It holds biometric
+    data: keep it as safe as the database."""
+    with _db_errors(), FaceDatabase(db, create=False) as database:
+        done = database.export(out, overwrite=force)
+    _show({**asdict(done), "out": str(out)},
+          f"exported {done.people} people, {done.embeddings} embeddings -> {out}")
+
+
+@db_app.command("import")
+def db_import(
+    backup: Annotated[Path, typer.Argument(help="A file written by `facetrack db export`.")],
+    db: DbOption,
+) -> None:
+    """Add everyone in a backup (duplicates skipped; refused if made with another model)."""
+    with _db_errors(), FaceDatabase(db) as database:
+        done = database.import_(backup)
+    _show(asdict(done), (
+        f"imported {done.people} people ({done.new_people} new): {done.embeddings} embeddings "
+        f"added, {done.skipped} already stored"
+    ))
+
+
+@db_app.command("stats")
+def db_stats(db: DbOption) -> None:
+    """People, embeddings, embedding model and file size."""
+    with _db_errors(), FaceDatabase(db, create=False) as database:
+        stats = database.stats()
+    _show(asdict(stats), (
+        f"{stats.path}: {stats.people} people, {stats.embeddings} embeddings, model "
+        f"{stats.model_id or '-'} ({stats.dim or '-'}-d), schema {stats.schema_version}, "
+        f"{stats.file_bytes / 1024:.0f} KiB"
+    ))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -30,3 +30,29 @@ class ConfigError(FacetrackError, ValueError):
 
 class ModelError(FacetrackError, RuntimeError):
     """A model file is missing, altered (sha256 mismatch) or cannot be loaded."""
+
+
+class OutputError(FacetrackError, OSError):
+    """An output file cannot be written (it exists, no permission, disk full)."""
+
+
+class DatabaseError(FacetrackError, RuntimeError):
+    """The face database file cannot be used: not a facetrack database, corrupt, from a newer
+    facetrack, or unreadable."""
+
+
+class DatabaseLockedError(DatabaseError):
+    """Another process holds the face database's write lock longer than the wait allows."""
+
+
+class ModelMismatchError(DatabaseError):
+    """Vectors from one embedding model were given to a database that holds another model's
+    vectors; the two are not comparable, so they are never mixed."""
+
+
+class PersonError(FacetrackError, ValueError):
+    """A name, attribute or embedding given for a person is invalid, or a name is taken."""
+
+
+class UnknownPersonError(FacetrackError, LookupError):
+    """No enrolled person has that name; the message lists close names."""

@@ -65,3 +65,33 @@ def test_verify_without_a_face_is_a_clear_error(recognizer: FaceRecognizer, tmp_
     cv2.imwrite(str(blank), np.full((200, 200, 3), 127, np.uint8))
     with pytest.raises(InputError, match=r"blank\.png: no face found"):
         recognizer.verify(blank, blank)
+
+
+def test_identify_against_a_real_database(recognizer: FaceRecognizer, data_dir: Path,
+                                          tmp_path: Path) -> None:
+    """Enrol one deepface identity from one photo; another photo of that cluster is recognised
+    by name, a photo of a different cluster is unknown; predict_batch (worker threads) shares
+    the database connection safely."""
+    from facetrack.config import DetectorConfig
+    from facetrack.detection.yunet import YuNetDetector
+    from facetrack.recognition.database import FaceDatabase
+    from facetrack.recognition.embedder import SFaceEmbedder
+    from facetrack.recognition.enroll import enroll_images
+
+    root = data_dir / "deepface_pairs"
+    with (root / "identity_clusters.csv").open() as fh:
+        clusters: dict[str, list[Path]] = {}
+        for r in csv.DictReader(fh):
+            clusters.setdefault(r["cluster"], []).append(root / r["image"])
+    names = sorted(c for c, imgs in clusters.items() if len(imgs) >= 2)
+    enrolled, other = clusters[names[0]], clusters[names[1]]
+    with FaceDatabase(tmp_path / "faces.db") as db:
+        enroll_images(db, "alice", [enrolled[0]], YuNetDetector(DetectorConfig()),
+                      SFaceEmbedder())
+        rec = FaceRecognizer(gallery=db)
+        _, matches = rec.predict(enrolled[1])
+        assert [m.name for m in matches if m.person_id >= 0] == ["alice"]
+        _, matches = rec.predict(other[0])
+        assert all(m.person_id == -1 for m in matches)
+        batch = list(rec.predict_batch([enrolled[1], other[0], enrolled[1]]))
+        assert [any(m.name == "alice" for m in ms) for _, ms in batch] == [True, False, True]

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from facetrack.config import DetectorConfig, RecognitionConfig
 from facetrack.detection import Detector, make_detector
-from facetrack.errors import InputError
+from facetrack.errors import InputError, ModelMismatchError
 from facetrack.faces import Faces
 from facetrack.frames import Frame
 from facetrack.recognition.embedder import Embedder, SFaceEmbedder
@@ -36,14 +36,26 @@ class Match:
     similarity: float
 
 
+class GalleryMatch(Protocol):
+    @property
+    def person_id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def similarity(self) -> float: ...
+
+
 class Gallery(Protocol):
-    """What the recognizer needs of a face database: the model its vectors came from, and the
-    best person (id, name, cosine similarity) for each query vector."""
+    """What the recognizer needs of a face database (``FaceDatabase`` is one): the model its
+    vectors came from, and the most similar people for each query vector, best first."""
 
     @property
     def model_id(self) -> str | None: ...
 
-    def best_matches(self, vectors: FloatArray) -> list[tuple[int, str, float]]: ...
+    def search(self, vectors: FloatArray, model_id: str, k: int = 1
+               ) -> list[list[GalleryMatch]]: ...
 
 
 @dataclass(frozen=True)
@@ -76,9 +88,7 @@ class FaceRecognizer:
         self._embedder = embedder or SFaceEmbedder(self.config.model_path)
         self._gallery = gallery
         if gallery is not None and gallery.model_id not in (None, self._embedder.model_id):
-            from facetrack.errors import ConfigError
-
-            raise ConfigError(
+            raise ModelMismatchError(
                 f"the face database holds vectors of {gallery.model_id}, but the embedder is "
                 f"{self._embedder.model_id}; re-enrol with this model or configure that one"
             )
@@ -106,15 +116,18 @@ class FaceRecognizer:
         if emb is not None and n and self._gallery is not None:
             rows = np.flatnonzero(np.linalg.norm(emb, axis=1) > 0)
             if len(rows):
-                for row, (pid, name, sim) in zip(
-                    rows, self._gallery.best_matches(emb[rows]), strict=True
-                ):
+                found = self._gallery.search(emb[rows], self._embedder.model_id, k=1)
+                for row, best in zip(rows, found, strict=True):
+                    if not best:  # empty database
+                        continue
+                    top = best[0]
+                    sim = float(top.similarity)
                     similarity[row] = sim
                     if sim >= self.threshold:
-                        person[row] = pid
-                        matches[row] = Match(pid, name, float(sim))
+                        person[row] = top.person_id
+                        matches[row] = Match(top.person_id, top.name, sim)
                     else:
-                        matches[row] = Match(-1, None, float(sim))
+                        matches[row] = Match(-1, None, sim)
         return faces.with_attrs(person_id=person, similarity=similarity), matches
 
     def _detect(self, item: tuple[int, ImageLike]) -> tuple[npt.NDArray[np.uint8], Faces]:
