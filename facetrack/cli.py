@@ -72,10 +72,18 @@ def track(
         typer.Option("--independent", help="SOURCE is a folder of unrelated photos: report "
                      "every face of every image, do not track across images."),
     ] = False,
+    recognize: Annotated[
+        bool, typer.Option("--recognize", help="Recognise enrolled people (needs --db).")
+    ] = False,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Face database for --recognize.")
+    ] = None,
 ) -> None:
     """Track every face in SOURCE; write faces.jsonl and tracks.csv/json to --out."""
     try:
         cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
+        if recognize or db is not None:
+            cfg = _with_recognition(cfg, recognize, db)
         if independent:
             runtime = cfg.runtime.model_copy(update={"image_folder": "independent"})
             cfg = cfg.model_copy(update={"runtime": runtime})
@@ -105,6 +113,18 @@ def track(
         )
     else:
         typer.echo(json.dumps(stats))
+
+
+def _with_recognition(cfg: TrackerConfig, recognize: bool, db: Path | None) -> TrackerConfig:
+    if not recognize:
+        raise ConfigError("--db is only used with --recognize")
+    database = db if db is not None else cfg.recognition.database
+    if database is None:
+        raise ConfigError("--recognize needs a face database: --db FILE (made with "
+                          "`facetrack db enroll`)")
+    data = cfg.model_dump()
+    data["recognition"].update(enabled=True, database=database)
+    return TrackerConfig.model_validate(data)
 
 
 def _run_track(
@@ -153,7 +173,7 @@ def _run_track(
             ))
             task = progress.add_task(info.source_id, total=info.frame_count, fps=0.0)
         for result in results:
-            summarizer.consume(result.frame, result.faces)
+            summarizer.consume(result.frame, result.faces, result.names)
             for sink in sinks:
                 sink.consume(result)
             frames += 1

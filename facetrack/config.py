@@ -178,6 +178,36 @@ class RecognitionConfig(_Strict):
         40.0, ge=0.0,
         description="Faces shorter than this (pixels) are tracked but not embedded.",
     )
+    frontal_max_deg: float = Field(
+        50.0, gt=0.0, le=180.0,
+        description="Faces turned further than this from the camera (angle from yaw and pitch, "
+        "when landmarks ran) are tracked but not embedded: profile views match poorly.",
+    )
+    min_sharpness: float = Field(
+        0.1, ge=0.0, le=1.0,
+        description="Faces blurrier than this (0..1, from the Laplacian of the face, when "
+        "landmarks ran) are tracked but not embedded.",
+    )
+    zone: list[tuple[float, float]] | None = Field(
+        None,
+        description="Polygon [[x, y], ...] in frame pixels: only faces whose box centre is "
+        "inside are embedded (null = everywhere).",
+    )
+    reid_expiration_frames: int = Field(
+        32, ge=1, le=100_000,
+        description="Longest gap between two embeddings of a track: intervals grow 1, 2, 4, "
+        "... up to this, and drop back to 1 when the best match changes or the face's quality "
+        "jumps. 1 = embed every face every frame.",
+    )
+
+    @model_validator(mode="after")
+    def _zone_is_a_polygon(self) -> RecognitionConfig:
+        if self.zone is not None and len(self.zone) < 3:
+            raise ValueError(f"recognition.zone needs at least 3 points, got {len(self.zone)}")
+        if self.enabled and self.database is None:
+            raise ValueError("recognition.enabled needs recognition.database (a face database "
+                             "file made with `facetrack db enroll`)")
+        return self
 
 
 class RuntimeConfig(_Strict):

@@ -27,6 +27,8 @@ ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "landmark_score": (),  # Face Mesh presence score 0..1
     "quality": (),  # 0..1 face quality used for thumbnails (size, frontalness, sharpness)
     "analysed": (),  # bool: landmarks ran on this face (False: too small; values are NaN/False)
+    "sharpness": (),  # 0..1 from the variance of the Laplacian of the face (analysis)
+    "identity_confirmed": (),  # bool: the track's identity passed credence_count (recognition)
     "person_id": (),  # int: matched enrolled person, -1 = unknown / not embedded (recognition)
     "similarity": (),  # float: cosine similarity to that person (NaN when not embedded)
 }

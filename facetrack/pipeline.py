@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from facetrack.analysis.analyzer import FaceAnalyzer
 from facetrack.analysis.summary import TrackSummarizer, TrackSummary
@@ -12,6 +13,10 @@ from facetrack.config import TrackerConfig
 from facetrack.detection import Detector, make_detector
 from facetrack.faces import Faces
 from facetrack.frames import Frame, SourceInfo
+from facetrack.recognition.database import FaceDatabase
+from facetrack.recognition.embedder import SFaceEmbedder
+from facetrack.recognition.recognizer import FaceRecognizer
+from facetrack.recognition.tracking import TrackRecognizer
 from facetrack.results import FrameResult
 from facetrack.runner import run_stages
 from facetrack.sources import Source, open_source
@@ -44,6 +49,16 @@ class FaceTracker:
         self._detector = detector if detector is not None else make_detector(self.config.detector)
         self._analyzer = analyzer if analyzer is not None else FaceAnalyzer(self.config.analysis)
         self._busy = False
+        rec = self.config.recognition
+        # recognition is opt-in: with it off no embedding model is even loaded
+        self._embedder = SFaceEmbedder(rec.model_path) if rec.enabled else None
+        self._track_recognizer: TrackRecognizer | None = None
+
+    @property
+    def embeddings_computed(self) -> int:
+        """Embeddings computed in the current or last run (0 with recognition off)."""
+        tr = self._track_recognizer
+        return 0 if tr is None else tr.embeddings_computed
 
     @contextmanager
     def open(self, source: str | Path) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
@@ -77,11 +92,43 @@ class FaceTracker:
             tracking = tracking.model_copy(update={"credence_count": 1})
         tracker = FaceTrackerCore(tracking, new_id=self._ids)
         self._analyzer.reset()
+        self._track_recognizer = None
         detector, analyzer = self._detector, self._analyzer
+        with ExitStack() as stack:
+            stages: list[Callable[[Any], Any]] = [
+                self._detect_stage(detector),
+                self._track_stage(tracker, analyzer, independent),
+            ]
+            names = ["detect", "track"]
+            if self._embedder is not None:
+                rec_cfg = self.config.recognition
+                assert rec_cfg.database is not None  # checked by RecognitionConfig
+                db = stack.enter_context(FaceDatabase(rec_cfg.database, create=False))
+                recognizer = FaceRecognizer(
+                    rec_cfg, gallery=db, detector=detector, embedder=self._embedder
+                )
+                self._track_recognizer = TrackRecognizer(
+                    recognizer, rec_cfg, self.config.tracking.credence_count
+                )
+                stages.append(self._recognize_stage(self._track_recognizer))
+                names.append("recognize")
+            results = run_stages(src, stages, queue_size=runtime.queue_size, names=names)
+            try:
+                yield results
+            finally:
+                results.close()  # type: ignore[attr-defined]
 
+    @staticmethod
+    def _detect_stage(detector: Detector) -> Callable[[Frame], tuple[Frame, Faces]]:
         def detect(frame: Frame) -> tuple[Frame, Faces]:
             return frame, detector.detect(frame)
 
+        return detect
+
+    @staticmethod
+    def _track_stage(
+        tracker: FaceTrackerCore, analyzer: FaceAnalyzer, independent: bool
+    ) -> Callable[[tuple[Frame, Faces]], FrameResult]:
         def track_and_analyse(item: tuple[Frame, Faces]) -> FrameResult:
             frame, faces = item
             if independent:
@@ -90,14 +137,15 @@ class FaceTracker:
             tracked = tracker.update(frame, faces)
             return FrameResult(frame, analyzer.analyze(frame, tracked))
 
-        results = run_stages(
-            src, [detect, track_and_analyse], queue_size=runtime.queue_size,
-            names=["detect", "track"],
-        )
-        try:
-            yield results
-        finally:
-            results.close()  # type: ignore[attr-defined]
+        return track_and_analyse
+
+    @staticmethod
+    def _recognize_stage(stage: TrackRecognizer) -> Callable[[FrameResult], FrameResult]:
+        def recognize(result: FrameResult) -> FrameResult:
+            faces = stage.recognize(result.frame, result.faces)
+            return FrameResult(result.frame, faces, names=dict(stage.names))
+
+        return recognize
 
     def track(self, source: str | Path) -> Iterator[FrameResult]:
         """Yield one ``FrameResult`` per input frame, in order (frames with no face included)."""
@@ -109,5 +157,5 @@ class FaceTracker:
         with self.open(source) as (info, results):
             summarizer = TrackSummarizer(self.config.analysis, fps=info.fps)
             for result in results:
-                summarizer.consume(result.frame, result.faces)
+                summarizer.consume(result.frame, result.faces, result.names)
         return summarizer.summaries()

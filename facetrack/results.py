@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from facetrack.faces import Faces
@@ -16,6 +17,8 @@ class FrameResult:
 
     frame: Frame
     faces: Faces
+    #: enrolled names by person id (recognition only)
+    names: Mapping[int, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The faces.jsonl record (docs/schema.md). Unknown values are null, never NaN."""
@@ -24,7 +27,7 @@ class FrameResult:
             "frame": frame.index,
             "timestamp": round(frame.timestamp, 4),
             "source": str(frame.path) if frame.path is not None else frame.source_id,
-            "faces": [face_json(self.faces, i) for i in range(len(self.faces))],
+            "faces": [face_json(self.faces, i, self.names) for i in range(len(self.faces))],
         }
 
 
@@ -33,7 +36,7 @@ def _num(v: Any, nd: int = 2) -> float | None:
     return None if math.isnan(f) else round(f, nd)
 
 
-def face_json(faces: Faces, i: int) -> dict[str, Any]:
+def face_json(faces: Faces, i: int, names: Mapping[int, str] | None = None) -> dict[str, Any]:
     attrs = faces.attrs
     analysed = bool(attrs["analysed"][i]) if "analysed" in attrs else False
     out: dict[str, Any] = {
@@ -53,6 +56,26 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
         out["eyes_closed"] = bool(attrs["eyes_closed"][i])
         out["mouth_open"] = _num(attrs["mouth_open"][i], 3)
         out["looking"] = bool(attrs["looking"][i])
+    if "person_id" in attrs:  # recognition on: the track's identity (docs/schema.md)
+        out["identity"] = identity_json(
+            int(attrs["person_id"][i]), float(attrs["similarity"][i]),
+            bool(attrs["identity_confirmed"][i]), names or {},
+        )
     return out
+
+
+def identity_json(
+    person_id: int, similarity: float, confirmed: bool, names: Mapping[int, str]
+) -> dict[str, Any] | None:
+    """null before the track's first embedding; else the voted person (null = unknown)."""
+    if math.isnan(similarity):
+        return None
+    known = person_id >= 0
+    return {
+        "person": names.get(person_id) if known else None,
+        "person_id": person_id if known else None,
+        "similarity": round(similarity, 4),
+        "confirmed": confirmed,
+    }
 
 

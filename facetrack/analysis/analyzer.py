@@ -63,6 +63,7 @@ class FaceAnalyzer:
         mouth = np.full(n, np.nan, np.float32)
         looking = np.zeros(n, bool)
         quality = np.zeros(n, np.float32)
+        sharpness = np.full(n, np.nan, np.float32)
         lm_score = np.full(n, np.nan, np.float32)
         heights = faces.wh[:, 1] if n else np.zeros(0, np.float32)
         analysed = (heights >= cfg.min_face_size) if self._landmarker is not None else np.zeros(
@@ -107,10 +108,11 @@ class FaceAnalyzer:
             angle = facing_angle(pose[rows, :2])
             looking[rows] = angle <= cfg.looking_cone_deg
             frontal = np.clip(np.cos(np.radians(angle)), 0.0, 1.0)
+            sharpness[rows] = _sharpness(frame.image, faces.xyxy[rows])
             quality[rows] = (
                 np.clip(heights[rows] / 112.0, 0.0, 1.0)
                 * frontal
-                * _sharpness(frame.image, faces.xyxy[rows])
+                * sharpness[rows]
                 * faces.score[rows]
                 * np.clip(score, 0.0, 1.0)
             )
@@ -123,6 +125,7 @@ class FaceAnalyzer:
             looking=looking,
             landmark_score=lm_score,
             quality=quality,
+            sharpness=sharpness,
             analysed=analysed,
         )
 

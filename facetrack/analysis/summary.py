@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,6 +47,10 @@ class TrackSummary:
     roll_std: float | None
     best_quality: float
     thumbnail: str | None = None
+    person: str | None = None
+    person_id: int | None = None
+    person_similarity: float | None = None
+    identity_confirmed: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +105,7 @@ class _Acc:
     perclos_max: float | None = None
     best_quality: float = -1.0
     best_crop: npt.NDArray[np.uint8] | None = None
+    identity: tuple[int, float, bool] | None = None  # last (person id, similarity, confirmed)
 
 
 _WINDOW_COVER = 0.8  # share of a PERCLOS window that analysed frames must cover
@@ -122,9 +128,13 @@ class TrackSummarizer:
         self._frame_s = 1.0 / fps if fps > 0 else 0.0
         self._keep_crops = keep_crops
         self._acc: dict[int, _Acc] = {}
+        self._names: dict[int, str] = {}
 
-    def consume(self, frame: Frame, faces: Faces) -> None:
+    def consume(self, frame: Frame, faces: Faces, names: Mapping[int, str] | None = None
+                ) -> None:
         cfg = self._config
+        if names:
+            self._names.update(names)
         t = frame.timestamp
         attrs = faces.attrs
         analysed = attrs.get("analysed", np.zeros(len(faces), bool))
@@ -139,6 +149,9 @@ class TrackSummarizer:
             w, h = (float(v) for v in faces.wh[i])
             a.sum_w += w
             a.sum_h += h
+            if "person_id" in attrs and not np.isnan(attrs["similarity"][i]):
+                a.identity = (int(attrs["person_id"][i]), float(attrs["similarity"][i]),
+                              bool(attrs["identity_confirmed"][i]))
             if not analysed[i]:
                 continue
             if a.last_analysed is not None and frame.index != a.last_analysed + 1:
@@ -190,6 +203,18 @@ class TrackSummarizer:
             a.blinks += 1
         a.longest_closed = max(a.longest_closed, duration)
 
+    def _identity(self, a: _Acc) -> dict[str, Any]:
+        """The track's identity as last voted (recognition on); unknown = person None."""
+        if a.identity is None:
+            return {}
+        pid, sim, confirmed = a.identity
+        return {
+            "person": self._names.get(pid) if pid >= 0 else None,
+            "person_id": pid if pid >= 0 else None,
+            "person_similarity": round(sim, 4),
+            "identity_confirmed": confirmed,
+        }
+
     def crops(self) -> dict[int, npt.NDArray[np.uint8]]:
         return {t: a.best_crop for t, a in self._acc.items() if a.best_crop is not None}
 
@@ -238,6 +263,7 @@ class TrackSummarizer:
                     roll_mean=_r(mean, 2), roll_std=_r(std, 2),
                     best_quality=round(max(a.best_quality, 0.0), 4),
                     thumbnail=thumbnails.get(tid),
+                    **self._identity(a),
                 )
             )
         return out

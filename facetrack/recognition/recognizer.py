@@ -6,7 +6,7 @@ more alike; at or above ``RecognitionConfig.threshold`` two faces are the same p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -55,7 +55,7 @@ class Gallery(Protocol):
     def model_id(self) -> str | None: ...
 
     def search(self, vectors: FloatArray, model_id: str, k: int = 1
-               ) -> list[list[GalleryMatch]]: ...
+               ) -> Sequence[Sequence[GalleryMatch]]: ...
 
 
 @dataclass(frozen=True)
