@@ -47,7 +47,10 @@ def enrol_sequence(seq: Path, db_path: Path) -> dict[str, int]:
     ids = {}
     with FaceDatabase(db_path) as db:
         for photo in sorted((seq / "enrollment").glob("*.jpg")):
-            ids[photo.stem] = enroll_images(db, photo.stem, [photo], detector, embedder).person_id
+            # --largest: one enrolment photo (synth04) shows a second, smaller face
+            ids[photo.stem] = enroll_images(
+                db, photo.stem, [photo], detector, embedder, largest=True
+            ).person_id
     return ids
 
 

@@ -311,6 +311,11 @@ def db_enroll(
         typer.Option("--config", "-c", help="YAML config: its detector settings and "
                      "recognition.model_path / min_face_size are used."),
     ] = None,
+    largest: Annotated[
+        bool,
+        typer.Option("--largest", help="In a photo with several faces, enrol the largest if "
+                     "it is clearly the subject (1.5x taller than the next)."),
+    ] = False,
 ) -> None:
     """Enrol NAME from photos (created, or extended when NAME exists); all or nothing."""
     from facetrack.detection import make_detector
@@ -327,7 +332,7 @@ def db_enroll(
             database.check_model(embedder.model_id, embedder.dim)
             result = enroll_images(
                 database, name, paths, make_detector(cfg.detector), embedder, attrs,
-                min_face_size=cfg.recognition.min_face_size,
+                min_face_size=cfg.recognition.min_face_size, largest=largest,
             )
     _show(asdict(result), (
         f"enrolled {result.name!r} (person {result.person_id}): {result.added} added, "

@@ -96,3 +96,21 @@ def test_filters_decide_who_is_embedded(track_recognizer: TrackRecognizer) -> No
     assert track_recognizer.eligible(f).tolist() == [True, False, False, False, False]
     untracked = f.replace(track_id=np.full(5, -1))
     assert not track_recognizer.eligible(untracked).any()
+
+
+@pytest.mark.data
+def test_enrol_largest_face_only_when_clearly_the_subject(data_dir: Path, tmp_path: Path
+                                                          ) -> None:
+    """A photo with a second, much smaller face: refused by default, enrolled with --largest;
+    a group photo of similar faces stays refused even with --largest."""
+    photo = data_dir / "synth_tracks" / "synth04" / "enrollment" / "deepface_c06_img29.jpg"
+    db = tmp_path / "faces.db"
+    proc = facetrack("db", "enroll", "someone", str(photo), "--db", str(db))
+    assert_one_line_error(proc, 2, "2 faces found")
+    proc = facetrack("db", "enroll", "someone", str(photo), "--db", str(db), "--largest")
+    assert proc.returncode == 0, proc.stderr
+    group = json.loads((data_dir / "afw_300w" / "annotations.json").read_text())
+    many = next(g for g in group if len(g["faces"]) >= 3)
+    proc = facetrack("db", "enroll", "group", str(data_dir / "afw_300w" / many["image"]),
+                     "--db", str(db), "--largest")
+    assert proc.returncode == 2

@@ -61,6 +61,10 @@ def face_quality(score: float, height: float) -> float:
     return float(np.clip(score, 0.0, 1.0)) * min(1.0, max(height, 0.0) / FULL_DETAIL_PX)
 
 
+#: with ``largest``, how much taller the largest face must be than the next one
+DOMINANT_RATIO = 1.5
+
+
 def enroll_images(
     db: FaceDatabase,
     name: str,
@@ -71,11 +75,16 @@ def enroll_images(
     *,
     min_score: float = 0.5,
     min_face_size: float = 40.0,
+    largest: bool = False,
 ) -> Enrolment:
     """Enrol ``name`` from photos in one transaction; nothing is written unless every image
     shows exactly one face scoring at least ``min_score`` and at least ``min_face_size`` px
     tall (fainter or smaller faces are ignored, not counted). Images already stored for this
-    person (same sha256 of the file bytes) are skipped."""
+    person (same sha256 of the file bytes) are skipped.
+
+    ``largest``: a photo with several faces enrols its largest one, but only when it is clearly
+    the subject (at least ``DOMINANT_RATIO`` times taller than the next); otherwise the photo
+    is still refused, since picking the wrong person would poison the database."""
     name = normalise_name(name)
     files = collect_images(paths)
     db.check_model(embedder.model_id, embedder.dim)
@@ -100,6 +109,13 @@ def enroll_images(
         image: npt.NDArray[np.uint8] = np.ascontiguousarray(decoded, dtype=np.uint8)
         faces = detector.detect(Frame(image, path.name, 0, 0.0, path=path))
         faces = faces[(faces.score >= min_score) & (faces.wh[:, 1] >= min_face_size)]
+        if len(faces) > 1 and largest:
+            heights = np.sort(faces.wh[:, 1])[::-1]
+            if heights[0] >= DOMINANT_RATIO * heights[1]:
+                faces = faces[int(np.argmax(faces.wh[:, 1]))]
+            else:
+                problems.append(f"{path}: {len(faces)} faces found and none clearly the largest")
+                continue
         if len(faces) != 1:
             problems.append(f"{path}: {len(faces)} faces found")
             continue
