@@ -104,6 +104,11 @@ class TrackingConfig(_Strict):
         "(1 = constant velocity). Below 1, a long occlusion or a gap in the input predicts a "
         "bounded move (at most 1/(1-d) frames of motion) instead of running off.",
     )
+    scene_cuts: bool = Field(
+        True,
+        description="End every track at a hard cut of edited video (colours and picture both "
+        "change at once), so an id is never carried onto whoever appears in the next shot.",
+    )
     max_coast_scale: float = Field(
         1.5, ge=1.0, le=10.0,
         description="How far (in box sizes) a lost track's search area may grow while coasting.",

@@ -21,6 +21,7 @@ from facetrack.results import FrameResult
 from facetrack.runner import run_stages
 from facetrack.sources import Source, open_source
 from facetrack.tracking import FaceTrackerCore, IdAllocator
+from facetrack.tracking.scenecut import SceneCutDetector
 
 
 class FaceTracker:
@@ -95,9 +96,10 @@ class FaceTracker:
         self._track_recognizer = None
         detector, analyzer = self._detector, self._analyzer
         with ExitStack() as stack:
+            cuts = SceneCutDetector() if tracking.scene_cuts and not independent else None
             stages: list[Callable[[Any], Any]] = [
                 self._detect_stage(detector),
-                self._track_stage(tracker, analyzer, independent),
+                self._track_stage(tracker, analyzer, independent, cuts),
             ]
             names = ["detect", "track"]
             if self._embedder is not None:
@@ -127,11 +129,13 @@ class FaceTracker:
 
     @staticmethod
     def _track_stage(
-        tracker: FaceTrackerCore, analyzer: FaceAnalyzer, independent: bool
+        tracker: FaceTrackerCore, analyzer: FaceAnalyzer, independent: bool,
+        cuts: SceneCutDetector | None,
     ) -> Callable[[tuple[Frame, Faces]], FrameResult]:
         def track_and_analyse(item: tuple[Frame, Faces]) -> FrameResult:
             frame, faces = item
-            if independent:
+            if independent or (cuts is not None and cuts.is_cut(frame)):
+                # a new photo or a new shot: nobody continues from before (ids keep counting)
                 tracker.reset()
                 analyzer.reset()
             tracked = tracker.update(frame, faces)
