@@ -67,12 +67,8 @@ class _Votes:
     confirmed: int | None = None
 
 
-_DECAY = 0.8  # weight an attempt keeps at each newer attempt
-
-
 class IdentityVote:
-    """Per-track identity: a vote over embedding attempts weighted by face quality and
-    recency (each older attempt keeps 80% of its weight per newer one).
+    """Per-track identity: a vote over embedding attempts weighted by face quality.
 
     The leading person (unknown = -1 counts as a candidate too) is confirmed once
     ``credence_count`` consecutive attempts agree with it; until then the track's identity is
@@ -86,8 +82,6 @@ class IdentityVote:
 
     def add(self, track_id: int, person_id: int, similarity: float, quality: float) -> None:
         v = self._tracks.setdefault(track_id, _Votes())
-        for p in v.weight:  # recent attempts count more: a track that drifted can recover
-            v.weight[p] *= _DECAY
         v.weight[person_id] += max(quality, 1e-3)
         v.best_similarity[person_id] = max(v.best_similarity.get(person_id, -1.0), similarity)
         if person_id == v.streak_person:
