@@ -5,14 +5,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
+from facetrack._closing import Closing
 from facetrack.analysis.summary import TrackSummary
 from facetrack.results import FrameResult
 
 
-class _LineWriter:
+class _LineWriter(Closing):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh: IO[str] = path.open("w", encoding="utf-8", newline="\n")
@@ -25,16 +25,6 @@ class _LineWriter:
         if not self._fh.closed:
             self._fh.close()
 
-    def __enter__(self) -> _LineWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class JsonlWriter(_LineWriter):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import av
@@ -10,6 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from facetrack._closing import Closing
 from facetrack.analysis.headpose import rotation_matrix
 from facetrack.errors import InputError
 from facetrack.results import FrameResult
@@ -64,7 +64,7 @@ def _axes(
         cv2.line(image, (int(o[0]), int(o[1])), (int(tip[0]), int(tip[1])), colour, thick)
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(Closing):
     """annotated.mp4: H.264 (libx264, yuv420p) through PyAV at the source's frame rate."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
@@ -98,13 +98,3 @@ class AnnotatedVideoWriter:
             self._container.mux(packet)
         self._container.close()
 
-    def __enter__(self) -> AnnotatedVideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -3,11 +3,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import cv2
 import numpy as np
 
+from facetrack._closing import Closing
 from facetrack.errors import DecodeError, InputError
 from facetrack.frames import Frame, SourceInfo
 
@@ -31,7 +31,7 @@ def read_image(path: Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-class ImageFolderSource:
+class ImageFolderSource(Closing):
     """Frames from image files in natural-sort order; timestamps are ``index / fps``.
 
     Images may differ in size. An image that cannot be decoded stops the run with a
@@ -86,13 +86,3 @@ class ImageFolderSource:
     def close(self) -> None:
         self._first = None
 
-    def __enter__(self) -> ImageFolderSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -4,11 +4,11 @@ import logging
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import av
 
+from facetrack._closing import Closing
 from facetrack.errors import DecodeError, InputError
 from facetrack.frames import Frame, SourceInfo
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm"})
 
 
-class VideoFileSource:
+class VideoFileSource(Closing):
     """Every frame of a video file, decoded with PyAV (FFmpeg), none dropped.
 
     Timestamps come from each frame's pts * time_base, relative to the first frame, so variable
@@ -111,16 +111,6 @@ class VideoFileSource:
     def close(self) -> None:
         self._container.close()
 
-    def __enter__(self) -> VideoFileSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _reason(exc: BaseException) -> str:
