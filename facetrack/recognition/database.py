@@ -41,12 +41,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from facetrack._closing import Closing
 from facetrack.errors import (
     DatabaseError,
     DatabaseLockedError,
@@ -182,7 +182,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class FaceDatabase:
+class FaceDatabase(Closing):
     """People and their embeddings in one SQLite file; a context manager.
 
     ``create=False`` refuses a missing file instead of creating an empty database (what the
@@ -211,16 +211,9 @@ class FaceDatabase:
     # -- lifecycle -------------------------------------------------------------------------
 
     def __enter__(self) -> FaceDatabase:
+        """Open the file (``Closing.__exit__`` closes it)."""
         self.open()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"FaceDatabase({os.fspath(self.path)!r})"
