@@ -319,7 +319,7 @@ def db_enroll(
 ) -> None:
     """Enrol NAME from photos (created, or extended when NAME exists); all or nothing."""
     from facetrack.detection import make_detector
-    from facetrack.recognition.embedder import SFaceEmbedder
+    from facetrack.recognition.embedder import make_embedder
     from facetrack.recognition.enroll import collect_images, enroll_images
 
     with _db_errors():
@@ -328,7 +328,7 @@ def db_enroll(
         cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
         collect_images(paths)
         with FaceDatabase(db) as database:
-            embedder = SFaceEmbedder(cfg.recognition.model_path)
+            embedder = make_embedder(cfg.recognition)
             database.check_model(embedder.model_id, embedder.dim)
             result = enroll_images(
                 database, name, paths, make_detector(cfg.detector), embedder, attrs,

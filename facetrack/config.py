@@ -159,6 +159,16 @@ class AnalysisConfig(_Strict):
     )
 
 
+class OnnxEmbedderConfig(_Strict):
+    """How an aligned face crop becomes the ONNX model's input: ``(pixel - mean) / std`` in the
+    given channel order; size and layout (NCHW or NHWC) are read from the model. Defaults are
+    InsightFace's ArcFace convention; SFace (which normalises inside) wants mean 0, std 1."""
+
+    mean: float = Field(127.5, description="Subtracted from every 0..255 pixel value.")
+    std: float = Field(127.5, gt=0.0, description="Divides the pixel value after the mean.")
+    channels: Literal["rgb", "bgr"] = Field("rgb", description="Channel order the model expects.")
+
+
 class RecognitionConfig(_Strict):
     """Off unless enabled: with it off, facetrack computes no embedding and stores nothing
     biometric."""
@@ -167,11 +177,20 @@ class RecognitionConfig(_Strict):
     database: Path | None = Field(
         None, description="SQLite face database file (`facetrack db ...` manages it)."
     )
+    embedder: Literal["sface", "onnx"] = Field(
+        "sface",
+        description="`sface`: the packaged, sha256-checked SFace on OpenCV (or your own SFace "
+        "file in `model_path`). `onnx`: any ArcFace-style ONNX model (112x112 aligned face in, "
+        "one embedding out) on onnxruntime, from `model_path`, preprocessed as `onnx` says "
+        "(needs `pip install 'facetrack[onnx]'`). A database is bound to the model that made "
+        "its vectors: re-enrol after switching.",
+    )
     model_path: Path | None = Field(
         None,
-        description="Your own embedding model instead of the packaged, sha256-checked SFace "
-        "(an SFace-compatible ONNX file).",
+        description="Embedding model file: your own SFace file (`embedder: sface`, default: "
+        "the packaged one) or the ONNX model (`embedder: onnx`, required).",
     )
+    onnx: OnnxEmbedderConfig = OnnxEmbedderConfig()
     threshold: float = Field(
         0.333, ge=-1.0, le=1.0,
         description="Cosine similarity (higher = more alike) at or above which two faces are "
@@ -209,6 +228,9 @@ class RecognitionConfig(_Strict):
     def _zone_is_a_polygon(self) -> RecognitionConfig:
         if self.zone is not None and len(self.zone) < 3:
             raise ValueError(f"recognition.zone needs at least 3 points, got {len(self.zone)}")
+        if self.embedder == "onnx" and self.model_path is None:
+            raise ValueError("recognition.embedder: onnx needs recognition.model_path (the "
+                             "ONNX model file)")
         if self.enabled and self.database is None:
             raise ValueError("recognition.enabled needs recognition.database (a face database "
                              "file made with `facetrack db enroll`)")

@@ -14,7 +14,7 @@ from facetrack.detection import Detector, make_detector
 from facetrack.faces import Faces
 from facetrack.frames import Frame, SourceInfo
 from facetrack.recognition.database import FaceDatabase
-from facetrack.recognition.embedder import SFaceEmbedder
+from facetrack.recognition.embedder import make_embedder
 from facetrack.recognition.recognizer import FaceRecognizer
 from facetrack.recognition.tracking import TrackRecognizer
 from facetrack.results import FrameResult
@@ -52,7 +52,7 @@ class FaceTracker:
         self._busy = False
         rec = self.config.recognition
         # recognition is opt-in: with it off no embedding model is even loaded
-        self._embedder = SFaceEmbedder(rec.model_path) if rec.enabled else None
+        self._embedder = make_embedder(rec) if rec.enabled else None
         self._track_recognizer: TrackRecognizer | None = None
 
     @property

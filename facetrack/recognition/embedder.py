@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -16,6 +16,9 @@ import numpy.typing as npt
 from facetrack import models
 from facetrack._native import native_stderr_silenced
 from facetrack.errors import ModelError
+
+if TYPE_CHECKING:
+    from facetrack.config import OnnxEmbedderConfig, RecognitionConfig
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -84,6 +87,100 @@ class SFaceEmbedder:
             feat = np.asarray(self._net.feature(crop), np.float32).reshape(-1)
             out[i] = feat / max(float(np.linalg.norm(feat)), 1e-12)
         return out
+
+
+class OnnxEmbedder:
+    """Any ArcFace-style ONNX model on onnxruntime: the face aligned on the ArcFace template at
+    the model's input size, ``(pixel - mean) / std`` in the configured channel order, NCHW or
+    NHWC as the model declares; its first output, L2-normalised, is the embedding.
+
+    Batches every face of a call in one run when the model's batch axis is dynamic."""
+
+    def __init__(self, model_path: Path, config: OnnxEmbedderConfig, threads: int = 1) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelError("recognition.embedder: onnx needs onnxruntime: "
+                             "pip install 'facetrack[onnx]'") from None
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelError(f"{path}: embedding model file not found")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # loader warnings about the graph are not the user's
+        options.intra_op_num_threads = threads
+        try:
+            self._session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{path}: cannot load as an ONNX model ({first[:200]})") from None
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1:
+            names = ", ".join(i.name for i in inputs[:5])
+            raise ModelError(f"{path}: an embedding model takes one input (an image), this one "
+                             f"takes {len(inputs)} ({names})")
+        shape = list(inputs[0].shape)
+        if len(shape) != 4:
+            raise ModelError(f"{path}: input {inputs[0].name!r} has shape {shape}; an embedding "
+                             "model takes a batch of images (4 axes)")
+        self._input = inputs[0].name
+        self._nhwc = shape[3] == 3 and shape[1] != 3
+        size = shape[1] if self._nhwc else shape[2]
+        self._size = size if isinstance(size, int) and size > 0 else 112
+        self._batched = not (isinstance(shape[0], int) and shape[0] == 1)
+        self._mean, self._std = float(config.mean), float(config.std)
+        self._rgb = config.channels == "rgb"
+        self._dim = self._probe_dim(path)
+        digest = models.sha256_of(path)[:12]
+        pre = f"m{self._mean:g}s{self._std:g}{config.channels}"
+        self._model_id = f"onnx:{digest}:{pre}"
+
+    def _probe_dim(self, path: Path) -> int:
+        try:
+            out = self._run(np.zeros((1, self._size, self._size, 3), np.uint8))
+        except Exception as exc:  # a model that cannot run on a face crop is not usable
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{path}: cannot run on a {self._size}x{self._size} face crop "
+                             f"({first[:200]})") from None
+        return int(out.shape[1])
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _run(self, crops: npt.NDArray[np.uint8]) -> FloatArray:
+        x = crops[..., ::-1] if self._rgb else crops  # crops are BGR (OpenCV)
+        blob = (x.astype(np.float32) - self._mean) / self._std
+        if not self._nhwc:
+            blob = blob.transpose(0, 3, 1, 2)
+        blob = np.ascontiguousarray(blob)
+        if self._batched:
+            outs: list[Any] = [self._session.run(None, {self._input: blob})[0]]
+        else:
+            outs = [self._session.run(None, {self._input: b[None]})[0] for b in blob]
+        return np.concatenate([np.asarray(o, np.float32).reshape(len(o), -1) for o in outs])
+
+    def embed(self, image: npt.NDArray[np.uint8], keypoints: npt.ArrayLike) -> FloatArray:
+        kps = np.asarray(keypoints, np.float32).reshape(-1, 5, 2)
+        if not len(kps):
+            return np.zeros((0, self._dim), np.float32)
+        crops = np.stack([align_crop(image, k, self._size) for k in kps])
+        feats = self._run(crops)
+        norms = np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+        return np.asarray(feats / norms, np.float32)
+
+
+def make_embedder(config: RecognitionConfig) -> Embedder:
+    """The embedder ``config`` names (``recognition.embedder``)."""
+    if config.embedder == "onnx":
+        assert config.model_path is not None  # checked by RecognitionConfig
+        return OnnxEmbedder(config.model_path, config.onnx)
+    return SFaceEmbedder(config.model_path)
 
 
 def content_hash(data: bytes) -> str:

@@ -19,7 +19,7 @@ from facetrack.detection import Detector, make_detector
 from facetrack.errors import InputError, ModelMismatchError
 from facetrack.faces import Faces
 from facetrack.frames import Frame
-from facetrack.recognition.embedder import Embedder, SFaceEmbedder
+from facetrack.recognition.embedder import Embedder, make_embedder
 from facetrack.runner import run_stages
 from facetrack.sources.images import read_image
 
@@ -85,7 +85,7 @@ class FaceRecognizer:
     ) -> None:
         self.config = config or RecognitionConfig()
         self._detector = detector or make_detector(detector_config or DetectorConfig())
-        self._embedder = embedder or SFaceEmbedder(self.config.model_path)
+        self._embedder = embedder or make_embedder(self.config)
         self._gallery = gallery
         if gallery is not None and gallery.model_id not in (None, self._embedder.model_id):
             raise ModelMismatchError(

@@ -1,0 +1,132 @@
+"""The configurable ONNX embedder, tested with a real model file: the packaged SFace converted
+to float32 ONNX (``facetrack.recognition.convert``), run by onnxruntime."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facetrack.cli import app
+from facetrack.config import OnnxEmbedderConfig, RecognitionConfig, TrackerConfig
+from facetrack.errors import ModelError
+from facetrack.recognition.embedder import OnnxEmbedder, SFaceEmbedder, make_embedder
+from facetrack.recognition.recognizer import FaceRecognizer
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+SFACE_PRE = OnnxEmbedderConfig(mean=0.0, std=1.0, channels="rgb")
+
+
+@pytest.fixture(scope="module")
+def sface_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from facetrack.recognition.convert import sface_to_float32
+
+    return sface_to_float32(tmp_path_factory.mktemp("models") / "sface-float32.onnx")
+
+
+def _faces(data_dir: Path, n: int) -> list[Path]:
+    return sorted((data_dir / "deepface_pairs" / "images").iterdir())[:n]
+
+
+@pytest.mark.data
+def test_onnx_sface_matches_opencv_sface_on_real_faces(sface_onnx: Path, data_dir: Path
+                                                       ) -> None:
+    onnx_rec = FaceRecognizer(embedder=OnnxEmbedder(sface_onnx, SFACE_PRE))
+    cv_rec = FaceRecognizer(embedder=SFaceEmbedder())
+    for path in _faces(data_dir, 4):
+        a, _ = onnx_rec.predict(path)
+        b, _ = cv_rec.predict(path)
+        assert a.embedding is not None and b.embedding is not None and len(a) >= 1
+        cos = np.sum(a.embedding * b.embedding, axis=1)
+        assert np.all(cos > 0.9999), (path.name, cos)
+
+
+@pytest.mark.data
+def test_preprocessing_matters(sface_onnx: Path, data_dir: Path) -> None:
+    """The mean/std/channels settings are really applied: SFace fed BGR, or InsightFace's
+    normalisation, gives different vectors."""
+    image = cv2.imread(str(_faces(data_dir, 1)[0]))
+    faces, _ = FaceRecognizer().predict(image)
+    right = OnnxEmbedder(sface_onnx, SFACE_PRE).embed(image, faces.keypoints[:1])
+    bgr = OnnxEmbedder(sface_onnx, SFACE_PRE.model_copy(update={"channels": "bgr"}))
+    wrong = bgr.embed(image, faces.keypoints[:1])
+    assert float(right[0] @ wrong[0]) < 0.999
+    assert bgr.model_id != OnnxEmbedder(sface_onnx, SFACE_PRE).model_id
+
+
+@pytest.mark.data
+def test_onnx_verification_on_deepface_pairs(sface_onnx: Path, data_dir: Path) -> None:
+    root = data_dir / "deepface_pairs"
+    rec = FaceRecognizer(embedder=OnnxEmbedder(sface_onnx, SFACE_PRE))
+    with (root / "pairs.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    same = [r for r in rows if r["same"] in ("1", "Yes")][:3]
+    diff = [r for r in rows if r["same"] not in ("1", "Yes")][:3]
+    for r in same:
+        assert rec.verify(root / r["image1"], root / r["image2"]).same, r
+    for r in diff:
+        assert not rec.verify(root / r["image1"], root / r["image2"]).same, r
+
+
+def test_embedder_from_config(sface_onnx: Path) -> None:
+    cfg = RecognitionConfig(embedder="onnx", model_path=sface_onnx, onnx=SFACE_PRE)
+    emb = make_embedder(cfg)
+    assert isinstance(emb, OnnxEmbedder) and emb.dim == 128
+    assert emb.model_id.startswith("onnx:") and emb.model_id != SFaceEmbedder().model_id
+    assert emb.embed(np.zeros((50, 50, 3), np.uint8), np.zeros((0, 5, 2))).shape == (0, 128)
+
+
+def test_onnx_needs_a_model_path() -> None:
+    with pytest.raises(ValueError, match="model_path"):
+        RecognitionConfig(embedder="onnx")
+
+
+def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match=r"junk\.onnx: cannot load as an ONNX model"):
+        OnnxEmbedder(junk, OnnxEmbedderConfig())
+    with pytest.raises(ModelError, match="not found"):
+        OnnxEmbedder(tmp_path / "missing.onnx", OnnxEmbedderConfig())
+
+
+def test_the_int8_file_itself_is_refused_with_a_reason() -> None:
+    """The packaged int8 file declares its weights as inputs: a clear error, not a crash."""
+    from facetrack import models
+
+    with pytest.raises(ModelError, match="takes one input"):
+        OnnxEmbedder(models.locate("sface"), SFACE_PRE)
+
+
+@pytest.mark.data
+def test_cli_enrols_and_tracks_with_the_onnx_model(sface_onnx: Path, data_dir: Path,
+                                                   tmp_path: Path) -> None:
+    """A database made with the ONNX model is bound to it: the default SFace is refused with a
+    clear error naming both models."""
+    cfg = TrackerConfig.model_validate({"recognition": {
+        "embedder": "onnx", "model_path": str(sface_onnx),
+        "onnx": {"mean": 0.0, "std": 1.0, "channels": "rgb"}}})
+    cfg_file = tmp_path / "onnx.yaml"
+    cfg_file.write_text(_yaml(cfg))
+    db = tmp_path / "faces.db"
+    photo = _faces(data_dir, 1)[0]
+    runner = CliRunner()
+    res = runner.invoke(app, ["db", "enroll", "ada", str(photo), "--db", str(db),
+                              "-c", str(cfg_file)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["db", "enroll", "bob", str(_faces(data_dir, 2)[1]),
+                              "--db", str(db)])
+    assert res.exit_code != 0
+    assert "onnx:" in res.output and "Traceback" not in res.output
+
+
+def _yaml(cfg: TrackerConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg.model_dump(mode="json"))
