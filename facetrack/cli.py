@@ -298,8 +298,8 @@ def db_enroll(
     name: Annotated[str, typer.Argument(help="The person's name (any script; quote spaces).")],
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Image files and/or folders of images; every image must show "
-                       "exactly one face."),
+        typer.Argument(help="Image files, folders of images and/or video clips; every image "
+                       "must show exactly one face, every clip one person (or use --track)."),
     ],
     db: DbOption,
     attr: Annotated[
@@ -308,31 +308,55 @@ def db_enroll(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="YAML config: its detector settings and "
-                     "recognition.model_path / min_face_size are used."),
+        typer.Option("--config", "-c", help="YAML config: its detector, tracking, analysis "
+                     "and recognition settings (embedder, face filters) are used."),
     ] = None,
     largest: Annotated[
         bool,
         typer.Option("--largest", help="In a photo with several faces, enrol the largest if "
-                     "it is clearly the subject (1.5x taller than the next)."),
+                     "it is clearly the subject (1.5x taller than the next); in a clip with "
+                     "several people, the clearly dominant one."),
     ] = False,
+    track: Annotated[
+        int | None,
+        typer.Option("--track", help="Enrol this track of the clip (ids as `facetrack track` "
+                     "numbers them with the same config).", min=1),
+    ] = None,
+    max_embeddings: Annotated[
+        int,
+        typer.Option("--max-embeddings", help="Most embeddings a clip adds (its best, most "
+                     "different faces).", min=1, max=50),
+    ] = 5,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Enrol NAME from photos (created, or extended when NAME exists); all or nothing."""
-    from facetrack.detection import make_detector
-    from facetrack.recognition.embedder import make_embedder
-    from facetrack.recognition.enroll import collect_images, enroll_images
+    """Enrol NAME from photos or clips (created, or extended when NAME exists); all or
+    nothing."""
+    from facetrack.recognition.enroll import collect_inputs, enroll_files
 
-    with _db_errors():
+    with _db_errors(), ExitStack() as stack:
         normalise_name(name)
         attrs = _parse_attrs(attr or [])
         cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
-        collect_images(paths)
+        _, videos = collect_inputs(paths)
+        report = None
+        if videos and not quiet and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            bar = stack.enter_context(Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                transient=True,
+            ))
+            tasks: dict[str, Any] = {}
+
+            def report(clip: str, done: int, total: int | None) -> None:
+                if clip not in tasks:
+                    tasks[clip] = bar.add_task(f"tracking {clip}", total=total)
+                bar.update(tasks[clip], completed=done)
+
         with FaceDatabase(db) as database:
-            embedder = make_embedder(cfg.recognition)
-            database.check_model(embedder.model_id, embedder.dim)
-            result = enroll_images(
-                database, name, paths, make_detector(cfg.detector), embedder, attrs,
-                min_face_size=cfg.recognition.min_face_size, largest=largest,
+            result = enroll_files(
+                database, name, paths, cfg, attrs, track=track, largest=largest,
+                max_embeddings=max_embeddings, progress=report,
             )
     _show(asdict(result), (
         f"enrolled {result.name!r} (person {result.person_id}): {result.added} added, "

@@ -14,7 +14,7 @@ from facetrack.detection import Detector, make_detector
 from facetrack.faces import Faces
 from facetrack.frames import Frame, SourceInfo
 from facetrack.recognition.database import FaceDatabase
-from facetrack.recognition.embedder import make_embedder
+from facetrack.recognition.embedder import Embedder, make_embedder
 from facetrack.recognition.recognizer import FaceRecognizer
 from facetrack.recognition.tracking import TrackRecognizer
 from facetrack.results import FrameResult
@@ -44,6 +44,8 @@ class FaceTracker:
         id_allocator: Callable[[], int] | None = None,
         detector: Detector | None = None,
         analyzer: FaceAnalyzer | None = None,
+        embedder: Embedder | None = None,
+        embed: bool = False,
     ) -> None:
         self.config = config or TrackerConfig()
         self._ids = id_allocator if id_allocator is not None else IdAllocator()
@@ -51,8 +53,12 @@ class FaceTracker:
         self._analyzer = analyzer if analyzer is not None else FaceAnalyzer(self.config.analysis)
         self._busy = False
         rec = self.config.recognition
-        # recognition is opt-in: with it off no embedding model is even loaded
-        self._embedder = make_embedder(rec) if rec.enabled else None
+        # recognition is opt-in: with it off no embedding model is even loaded. ``embed``
+        # (used by find_faces_in_file) embeds faces on the re-id schedule without a database:
+        # every face stays unknown, the vectors are only in the results.
+        self._embedder: Embedder | None = None
+        if rec.enabled or embed:
+            self._embedder = embedder if embedder is not None else make_embedder(rec)
         self._track_recognizer: TrackRecognizer | None = None
 
     @property
@@ -104,8 +110,10 @@ class FaceTracker:
             names = ["detect", "track"]
             if self._embedder is not None:
                 rec_cfg = self.config.recognition
-                assert rec_cfg.database is not None  # checked by RecognitionConfig
-                db = stack.enter_context(FaceDatabase(rec_cfg.database, create=False))
+                db = None
+                if rec_cfg.enabled:
+                    assert rec_cfg.database is not None  # checked by RecognitionConfig
+                    db = stack.enter_context(FaceDatabase(rec_cfg.database, create=False))
                 recognizer = FaceRecognizer(
                     rec_cfg, gallery=db, detector=detector, embedder=self._embedder
                 )

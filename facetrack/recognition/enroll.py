@@ -1,17 +1,20 @@
-"""Enrolment from photos: one face per image, every image checked before anything is written.
+"""Enrolment from photos and clips: every input checked before anything is written.
 
-Enrolment accepts image files and folders of images (the suffixes facetrack reads, see
-``facetrack.sources.images.IMAGE_SUFFIXES``; a folder's images, not its sub-folders); any other
-file is refused as not an image. Each image must show exactly one face that is clear enough
-(detector score and size thresholds below): an image with none, or with several, could enrol the
-wrong person, so the whole enrolment is refused, naming every such file and what was found.
+Enrolment accepts image files, folders of images (the suffixes facetrack reads, see
+``facetrack.sources.images.IMAGE_SUFFIXES``; a folder's images, not its sub-folders) and video
+clips (``VIDEO_SUFFIXES``); any other file is refused. Each image must show exactly one face
+that is clear enough (detector score and size thresholds below): an image with none, or with
+several, could enrol the wrong person, so the whole enrolment is refused, naming every such file
+and what was found. A clip is tracked and the chosen track (``--track``, or the clip's only
+person) gives a few of its best, most different faces (``facetrack.recognition.video``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -23,6 +26,10 @@ from facetrack.frames import Frame
 from facetrack.recognition.database import Enrolment, FaceDatabase, normalise_name
 from facetrack.recognition.embedder import Embedder, content_hash
 from facetrack.sources.images import IMAGE_SUFFIXES, _natural_key
+from facetrack.sources.video import VIDEO_SUFFIXES
+
+if TYPE_CHECKING:
+    from facetrack.config import TrackerConfig
 
 #: SFace's input is 112 px; a face this tall or taller gives the embedder full detail
 FULL_DETAIL_PX = 112.0
@@ -30,11 +37,25 @@ FULL_DETAIL_PX = 112.0
 _MAX_LISTED = 5
 
 
-def collect_images(paths: Sequence[str | Path]) -> list[Path]:
+def collect_inputs(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
+    """``(images, videos)`` named: a folder stands for its images in natural order."""
+    if not paths:
+        raise InputError("no images or clips given to enrol")
+    images: list[Path] = []
+    videos: list[Path] = []
+    for item in map(Path, paths):
+        if item.is_file() and item.suffix.lower() in VIDEO_SUFFIXES:
+            videos.append(item)
+        else:
+            images.extend(collect_images([item], clips=True))
+    return images, videos
+
+
+def collect_images(paths: Sequence[str | Path], clips: bool = False) -> list[Path]:
     """The image files named, with a folder standing for its images in natural order."""
     if not paths:
         raise InputError("no images given to enrol")
-    suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+    suffixes = ", ".join(sorted(IMAGE_SUFFIXES | (VIDEO_SUFFIXES if clips else set())))
     files: list[Path] = []
     for item in map(Path, paths):
         if item.is_dir():
@@ -48,7 +69,8 @@ def collect_images(paths: Sequence[str | Path]) -> list[Path]:
         elif not item.exists():
             raise InputError(f"{item}: file not found")
         elif item.suffix.lower() not in IMAGE_SUFFIXES:
-            raise InputError(f"{item}: not an image (enrolment takes {suffixes} or folders)")
+            what = "an image or a clip" if clips else "an image"
+            raise InputError(f"{item}: not {what} (enrolment takes {suffixes} or folders)")
         else:
             files.append(item)
     return files
@@ -63,6 +85,30 @@ def face_quality(score: float, height: float) -> float:
 
 #: with ``largest``, how much taller the largest face must be than the next one
 DOMINANT_RATIO = 1.5
+
+
+@dataclass
+class _Rows:
+    """Embeddings ready to be written in one transaction."""
+
+    vectors: list[np.ndarray[Any, Any]] = field(default_factory=list)
+    qualities: list[float] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+
+    def add(self, vector: np.ndarray[Any, Any], quality: float, source: str, digest: str
+            ) -> None:
+        if digest in self.hashes:
+            return  # the same image or crop twice in this enrolment
+        self.vectors.append(vector)
+        self.qualities.append(quality)
+        self.sources.append(source)
+        self.hashes.append(digest)
+
+    def write(self, db: FaceDatabase, name: str, model_id: str,
+              attrs: Mapping[str, Any] | None) -> Enrolment:
+        return db.enroll(name, np.stack(self.vectors), model_id, self.qualities, self.sources,
+                         self.hashes, attrs)
 
 
 def enroll_images(
@@ -88,10 +134,15 @@ def enroll_images(
     name = normalise_name(name)
     files = collect_images(paths)
     db.check_model(embedder.model_id, embedder.dim)
-    vectors: list[np.ndarray[Any, Any]] = []
-    qualities: list[float] = []
-    sources: list[str] = []
-    hashes: list[str] = []
+    rows = _Rows()
+    _image_rows(rows, files, detector, embedder, min_score, min_face_size, largest)
+    return rows.write(db, name, embedder.model_id, attrs)
+
+
+def _image_rows(
+    rows: _Rows, files: Sequence[Path], detector: Detector, embedder: Embedder,
+    min_score: float, min_face_size: float, largest: bool,
+) -> None:
     problems: list[str] = []
     for path in files:
         try:
@@ -100,7 +151,7 @@ def enroll_images(
             problems.append(f"{path}: cannot read ({exc.strerror or exc})")
             continue
         digest = content_hash(data)
-        if digest in hashes:
+        if digest in rows.hashes:
             continue  # the same file twice in this enrolment
         decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
         if decoded is None:
@@ -121,10 +172,8 @@ def enroll_images(
             continue
         if problems:
             continue  # nothing will be written: spare the embedding, keep checking the rest
-        vectors.append(embedder.embed(image, faces.keypoints)[0])
-        qualities.append(face_quality(float(faces.score[0]), float(faces.wh[0, 1])))
-        sources.append(path.name)
-        hashes.append(digest)
+        rows.add(embedder.embed(image, faces.keypoints)[0],
+                 face_quality(float(faces.score[0]), float(faces.wh[0, 1])), path.name, digest)
     if problems:
         more = len(problems) - _MAX_LISTED
         listed = "; ".join(problems[:_MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
@@ -132,6 +181,52 @@ def enroll_images(
             f"nothing enrolled: each image must show exactly one face (score >= {min_score:g}, "
             f"at least {min_face_size:g} px tall): {listed}"
         )
-    return db.enroll(
-        name, np.stack(vectors), embedder.model_id, qualities, sources, hashes, attrs
-    )
+
+
+def enroll_files(
+    db: FaceDatabase,
+    name: str,
+    paths: Sequence[str | Path],
+    config: TrackerConfig,
+    attrs: Mapping[str, Any] | None = None,
+    *,
+    track: int | None = None,
+    largest: bool = False,
+    max_embeddings: int = 5,
+    detector: Detector | None = None,
+    embedder: Embedder | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> Enrolment:
+    """Enrol ``name`` from photos, folders and clips in one transaction (all or nothing).
+
+    Each clip is tracked with ``config`` and gives up to ``max_embeddings`` of the chosen
+    track's best, most different faces; ``track`` picks that track (ids as ``facetrack track``
+    numbers them with the same config) and needs exactly one clip; without it a clip must show
+    one person (tracks of a person who left and came back count once), or, with ``largest``,
+    one clearly dominant person. ``progress(clip_name, frames_done, frame_count)``."""
+    from facetrack.detection import make_detector
+    from facetrack.recognition.embedder import make_embedder
+    from facetrack.recognition.video import clip_samples, sample_source
+
+    name = normalise_name(name)
+    images, videos = collect_inputs(paths)
+    if track is not None and (len(videos) != 1 or images):
+        raise InputError(f"--track picks a track of one clip; got {len(videos)} clip(s) and "
+                         f"{len(images)} image(s)")
+    if embedder is None:
+        embedder = make_embedder(config.recognition)
+    db.check_model(embedder.model_id, embedder.dim)
+    rows = _Rows()
+    if images:
+        detector = detector if detector is not None else make_detector(config.detector)
+        _image_rows(rows, images, detector, embedder, 0.5, config.recognition.min_face_size,
+                    largest)
+    for video in videos:
+        report = None if progress is None else (
+            lambda done, total, v=video.name: progress(v, done, total))
+        clip = clip_samples(video, config, track=track, largest=largest,
+                            max_embeddings=max_embeddings, progress=report, embedder=embedder)
+        for sample in clip.samples:
+            rows.add(sample.vector, sample.quality, sample_source(clip.source, sample),
+                     sample.content_hash)
+    return rows.write(db, name, embedder.model_id, attrs)

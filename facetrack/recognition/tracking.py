@@ -27,6 +27,8 @@ class TrackRecognizer:
     tracked, just not embedded. Each attempt's best match (or unknown, -1) goes into the track's
     quality-weighted vote (``IdentityVote``); the reported identity is the vote's, confirmed
     after ``credence_count`` consistent attempts. ``similarity`` is NaN until a first attempt.
+    Faces embedded in this frame carry their vector in ``embedding`` (other rows NaN; no
+    ``embedding`` at all when none was embedded); nothing writes it to the output files.
     """
 
     def __init__(
@@ -67,7 +69,7 @@ class TrackRecognizer:
 
     def recognize(self, frame: Frame, faces: Faces) -> Faces:
         n = len(faces)
-        quality = _quality(faces)
+        quality = face_quality_of(faces)
         eligible = self.eligible(faces) if n else np.zeros(0, bool)
         due = [
             int(i) for i in np.flatnonzero(eligible)
@@ -85,6 +87,11 @@ class TrackRecognizer:
                 self._scheduler.record(tid, frame.index, match.person_id, q)
                 if match.person_id >= 0 and match.name is not None:
                     self.names[match.person_id] = match.name
+        vectors: npt.NDArray[np.float32] | None = None
+        if due:
+            assert embedded.embedding is not None
+            vectors = np.full((n, embedded.embedding.shape[1]), np.nan, np.float32)
+            vectors[np.array(due)] = embedded.embedding
         person = np.full(n, -1, np.int64)
         similarity = np.full(n, np.nan, np.float32)
         confirmed = np.zeros(n, bool)
@@ -95,7 +102,7 @@ class TrackRecognizer:
             pid, sim, ok = self._votes.identity(tid)
             person[i], similarity[i], confirmed[i] = pid, sim, ok
         self._forget(frame.index)
-        return faces.with_attrs(
+        return faces.replace(embedding=vectors).with_attrs(
             person_id=person, similarity=similarity, identity_confirmed=confirmed
         )
 
@@ -107,7 +114,7 @@ class TrackRecognizer:
             self._votes.forget(t)
 
 
-def _quality(faces: Faces) -> npt.NDArray[np.float32]:
+def face_quality_of(faces: Faces) -> npt.NDArray[np.float32]:
     """The analyser's face quality where it ran, else size x detector score."""
     size = np.clip(faces.wh[:, 1] / 112.0, 0.0, 1.0) * faces.score if len(faces) else np.zeros(0)
     q = faces.attrs.get("quality")
