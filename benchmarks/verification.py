@@ -48,11 +48,11 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks._common import data_root, print_table
-from facetrack.config import DetectorConfig, RecognitionConfig, TrackingConfig
+from facetrack.config import DetectorConfig, RecognitionConfig, TrackerConfig, TrackingConfig
 from facetrack.detection.yunet import YuNetDetector
 from facetrack.faces import Faces
 from facetrack.frames import Frame
-from facetrack.recognition.embedder import SFaceEmbedder
+from facetrack.recognition.embedder import Embedder, SFaceEmbedder, make_embedder
 from facetrack.sources.images import read_image
 
 LFW = "lfw_pairs"
@@ -199,12 +199,18 @@ def fold_protocol(sims: npt.ArrayLike, labels: npt.ArrayLike, folds: npt.ArrayLi
     }
 
 
+#: the embedder measured (``--config``: the one a YAML config names; default SFace)
+EMBEDDER: list[Embedder] = []
+
+
 def embed_images(dataset: str, names: Sequence[str]) -> tuple[dict[str, np.ndarray | None],
                                                                 list[float]]:
     """{image: unit embedding, or None when no face is found} and the embedding times (ms)."""
     root = data_root() / dataset
     detector = YuNetDetector(DetectorConfig())
-    embedder = SFaceEmbedder()
+    if not EMBEDDER:
+        EMBEDDER.append(SFaceEmbedder())
+    embedder = EMBEDDER[0]
     confident = TrackingConfig().high_score
     out: dict[str, np.ndarray | None] = {}
     times: list[float] = []
@@ -295,7 +301,11 @@ def main() -> None:
     parser.add_argument("--dataset", choices=DATASETS, action="append", default=None,
                         help="only this dataset (repeatable; default: both)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML config whose recognition embedder is measured (default SFace)")
     args = parser.parse_args()
+    if args.config is not None:
+        EMBEDDER.append(make_embedder(TrackerConfig.from_yaml(args.config).recognition))
     t0 = time.perf_counter()
     results = [evaluate(name, args.limit) for name in args.dataset or DATASETS]
 
