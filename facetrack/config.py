@@ -190,7 +190,10 @@ class RecognitionConfig(_Strict):
         description="Embedding model file: your own SFace file (`embedder: sface`, default: "
         "the packaged one) or the ONNX model (`embedder: onnx`, required).",
     )
-    onnx: OnnxEmbedderConfig = OnnxEmbedderConfig()
+    onnx: OnnxEmbedderConfig = Field(
+        OnnxEmbedderConfig(),
+        description="Preprocessing for `embedder: onnx` (ignored for SFace).",
+    )
     threshold: float = Field(
         0.333, ge=-1.0, le=1.0,
         description="Cosine similarity (higher = more alike) at or above which two faces are "

@@ -48,7 +48,9 @@ class Faces:
     nose tip, mouth corner on the image's left, mouth corner on the image's right. ``track_id``
     is -1 for faces not (yet) assigned to a confirmed track. ``landmarks`` are Face Mesh points
     (n,468,3) in image pixels (z in the same scale, larger = farther) when analysis ran;
-    ``embedding`` (n,D) unit vectors only when recognition is enabled.
+    ``embedding`` (n,D) only when faces were embedded (recognition on, or
+    ``find_faces_in_file``): unit vectors for the faces embedded in this frame, NaN rows for
+    the others.
     """
 
     xyxy: FloatArray

@@ -100,6 +100,44 @@ def test_grouping_follows_identity_and_keeps_two_enrolled_people_apart() -> None
     assert found[0].group == found[2].group != found[1].group
 
 
+def test_grouping_does_not_chain_look_alikes() -> None:
+    """A looks a bit like B and B a bit like C, but A and C are far apart: average linkage
+    joins at most one pair, never all three."""
+    a, c = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+    b = [0.7, 0.7, 0.0]  # cosine 0.71 to both, A.C = 0
+    found = [_found(1, 0, 10, a), _found(2, 20, 30, b), _found(3, 40, 50, c)]
+    group_tracks(found, 0.6)
+    assert len({f.group for f in found}) >= 2
+    assert found[0].group != found[2].group
+
+
+def test_grouping_never_joins_two_people_through_a_confirmed_unknown() -> None:
+    """Track 2 is confirmed *unknown*; it must not let enrolled 7 and 8 end up together."""
+    v = [1.0, 0.0, 0.0]
+    found = [
+        _found(1, 0, 10, v, person=7, confirmed=True),
+        _found(2, 20, 30, v, person=-1, confirmed=True),
+        _found(3, 40, 50, v, person=8, confirmed=True),
+    ]
+    group_tracks(found, 0.5)
+    assert found[0].group != found[2].group
+
+
+def test_kmeans_on_identical_vectors_is_quiet_and_small() -> None:
+    """A freeze-frame gives identical vectors: no warning (warnings are errors in the tests),
+    one representative, one sample."""
+    same = [_unit([1, 2, 3])] * 12
+    assert representatives(same, 5).shape == (1, 3)
+    samples = [Sample(i, i / 25, 0.5, 0, 0, _unit([1, 2, 3]), f"h{i}") for i in range(12)]
+    assert len(pick_samples(samples, 5)) == 1
+
+
+def test_choose_tracks_ignores_tracks_never_embedded() -> None:
+    one = [_found(1, 0, 100, [1, 0]), _found(2, 120, 125, None)]
+    one[0].group, one[1].group = 1, 2
+    assert [f.track_id for f in choose_tracks(one, "c.mp4", None, False, 1.5)] == [1]
+
+
 def test_choose_tracks_errors_name_the_tracks() -> None:
     two = [_found(1, 0, 10, [1, 0]), _found(2, 0, 10, [0, 1])]
     two[0].group, two[1].group = 1, 2
@@ -232,9 +270,9 @@ def test_clip_enrolment_errors(synth01: Path, tmp_path: Path, data_dir: Path) ->
     db_path = tmp_path / "faces.db"
     runner = CliRunner()
     res = runner.invoke(app, ["db", "enroll", "x", str(video), "--db", str(db_path), "-q"])
-    assert res.exit_code == 2
-    assert "people in this clip" in res.output and "--track" in res.output
-    assert "Traceback" not in res.output
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
+    assert res.output.startswith("error: video.mp4: 4 people in this clip")
+    assert "--track" in res.output and len(res.output.strip().splitlines()) == 1
     res = runner.invoke(app, ["db", "enroll", "x", str(video), "--track", "99", "--db",
                               str(db_path), "-q"])
     assert res.exit_code == 2 and "no track 99" in res.output
@@ -249,6 +287,12 @@ def test_clip_enrolment_errors(synth01: Path, tmp_path: Path, data_dir: Path) ->
     res = runner.invoke(app, ["db", "enroll", "x", str(video), str(video), "--track", "1",
                               "--db", str(db_path), "-q"])
     assert res.exit_code == 2 and "one clip" in res.output
+    # a good photo, then a clip that fails (several people, no --track): the photo is not
+    # written either
+    photo = sorted((synth01 / "enrollment").glob("*.jpg"))[0]
+    res = runner.invoke(app, ["db", "enroll", "x", str(photo), str(video), "--db",
+                              str(db_path), "-q"])
+    assert res.exit_code == 2 and "people in this clip" in res.output, res.output
     with FaceDatabase(db_path) as db:
         assert db.people() == []
 

@@ -26,16 +26,22 @@ from facetrack.errors import FacetrackError, ModelError
 def _dequantize(q: np.ndarray[Any, Any], scale: np.ndarray[Any, Any],
                 zero: np.ndarray[Any, Any], axis: int, block: int) -> np.ndarray[Any, Any]:
     """ONNX DequantizeLinear (opset 21): ``(q - zero) * scale``, where ``scale`` and ``zero``
-    hold one value per ``block`` consecutive elements along ``axis`` (0 = per tensor)."""
+    hold one value per ``block`` consecutive elements along ``axis`` (``block`` 0: one value
+    per slice along ``axis``; a single value: per tensor)."""
     q = q.astype(np.float32)
+    scale, zero = scale.astype(np.float32), zero.astype(np.float32)
     if scale.size == 1:
-        return (q - zero.astype(np.float32).reshape(())) * scale.astype(np.float32).reshape(())
-    reps = block if block > 0 else 1
-    s = np.repeat(scale.astype(np.float32), reps, axis=axis)
-    z = np.repeat(zero.astype(np.float32), reps, axis=axis)
+        return np.asarray((q - zero.reshape(())) * scale.reshape(()), np.float32)
+    axis = axis % q.ndim
+    if block <= 0:  # per axis: one value per slice along ``axis``
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        return np.asarray((q - zero.reshape(shape)) * scale.reshape(shape), np.float32)
+    s = np.repeat(scale, block, axis=axis)
+    z = np.repeat(zero, block, axis=axis)
     index = [slice(None)] * q.ndim
     index[axis] = slice(0, q.shape[axis])
-    return (q - z[tuple(index)]) * s[tuple(index)]
+    return np.asarray((q - z[tuple(index)]) * s[tuple(index)], np.float32)
 
 
 def sface_to_float32(dst: str | Path, src: str | Path | None = None) -> Path:
@@ -53,15 +59,18 @@ def sface_to_float32(dst: str | Path, src: str | Path | None = None) -> Path:
     folded: dict[str, np.ndarray[Any, Any]] = {}
     kept = []
     for node in graph.node:
-        if node.op_type == "DequantizeLinear" and all(i in tensors for i in node.input):
+        if node.op_type == "DequantizeLinear" and all(
+                i in tensors for i in node.input if i):
             attrs = {a.name: a.i for a in node.attribute}
-            q, scale, zero = (tensors[i] for i in node.input)
+            q, scale = tensors[node.input[0]], tensors[node.input[1]]
+            zero = (tensors[node.input[2]] if len(node.input) > 2 and node.input[2]
+                    else np.zeros_like(scale))
             folded[node.output[0]] = _dequantize(
                 q, scale, zero, attrs.get("axis", 1), attrs.get("block_size", 0)
             )
         elif node.op_type == "Reshape" and node.input[0] in folded and node.input[1] in tensors:
             shape = [int(v) for v in tensors[node.input[1]]]
-            folded[node.output[0]] = folded.pop(node.input[0]).reshape(shape)
+            folded[node.output[0]] = folded[node.input[0]].reshape(shape)
         else:
             kept.append(node)
     used = {name for node in kept for name in node.input}
@@ -91,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         out = sface_to_float32(args[0])
     except (FacetrackError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # onnx's own decode/validation errors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"error: cannot convert: {type(exc).__name__}: {first[:200]}", file=sys.stderr)
         return 1
     print(f"wrote {out} (SFace, float32 weights; embedder: onnx, mean 0, std 1, rgb)")
     return 0

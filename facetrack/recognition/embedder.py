@@ -128,7 +128,12 @@ class OnnxEmbedder:
         self._nhwc = shape[3] == 3 and shape[1] != 3
         size = shape[1] if self._nhwc else shape[2]
         self._size = size if isinstance(size, int) and size > 0 else 112
-        self._batched = not (isinstance(shape[0], int) and shape[0] == 1)
+        # a fixed batch axis (an int) takes exactly that many crops: run one face at a time
+        # (only a batch of 1 is supported then); a named or unknown axis takes any number
+        if isinstance(shape[0], int) and shape[0] > 1:
+            raise ModelError(f"{path}: input {inputs[0].name!r} has a fixed batch of "
+                             f"{shape[0]}; an embedding model needs batch 1 or a dynamic batch")
+        self._batched = not isinstance(shape[0], int)
         self._mean, self._std = float(config.mean), float(config.std)
         self._rgb = config.channels == "rgb"
         self._dim = self._probe_dim(path)
@@ -139,6 +144,8 @@ class OnnxEmbedder:
     def _probe_dim(self, path: Path) -> int:
         try:
             out = self._run(np.zeros((1, self._size, self._size, 3), np.uint8))
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None
         except Exception as exc:  # a model that cannot run on a face crop is not usable
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{path}: cannot run on a {self._size}x{self._size} face crop "
@@ -163,7 +170,14 @@ class OnnxEmbedder:
             outs: list[Any] = [self._session.run(None, {self._input: blob})[0]]
         else:
             outs = [self._session.run(None, {self._input: b[None]})[0] for b in blob]
-        return np.concatenate([np.asarray(o, np.float32).reshape(len(o), -1) for o in outs])
+        rows = []
+        for o in outs:
+            arr = np.asarray(o, np.float32)
+            if arr.ndim < 2:
+                raise ModelError(f"the embedding model's first output has shape {arr.shape}; "
+                                 "expected (batch, dim)")
+            rows.append(arr.reshape(arr.shape[0], -1))
+        return np.concatenate(rows)
 
     def embed(self, image: npt.NDArray[np.uint8], keypoints: npt.ArrayLike) -> FloatArray:
         kps = np.asarray(keypoints, np.float32).reshape(-1, 5, 2)

@@ -46,6 +46,8 @@ def collect_inputs(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]
     for item in map(Path, paths):
         if item.is_file() and item.suffix.lower() in VIDEO_SUFFIXES:
             videos.append(item)
+        elif item.is_dir():
+            images.extend(collect_images([item]))
         else:
             images.extend(collect_images([item], clips=True))
     return images, videos
@@ -223,7 +225,7 @@ def enroll_files(
                     largest)
     for video in videos:
         report = None if progress is None else (
-            lambda done, total, v=video.name: progress(v, done, total))
+            lambda done, total, v=str(video): progress(v, done, total))
         clip = clip_samples(video, config, track=track, largest=largest,
                             max_embeddings=max_embeddings, progress=report, embedder=embedder)
         for sample in clip.samples:

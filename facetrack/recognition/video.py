@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,10 @@ FloatArray = npt.NDArray[np.float32]
 
 #: when enrolling from a clip, the longest gap (frames) between two candidate embeddings
 ENROL_EVERY = 8
+#: without --track, tracks count as the clip's one person only when their mean embeddings are
+#: at least this alike (stricter than matching: enrolling two people under one name poisons the
+#: database; one actor's tracks measured 0.925 or more on synth_tracks)
+ENROL_GROUP_THRESHOLD = 0.5
 #: margin around the face box in the returned crops (fraction of the box size, each side)
 CROP_MARGIN = 0.25
 
@@ -166,28 +171,52 @@ def _crop(image: npt.NDArray[np.uint8], box: npt.NDArray[np.float32]) -> npt.NDA
     return np.array(image[b:max(d, b + 1), a:max(c, a + 1)], np.uint8)
 
 
+def _kmeans(data: npt.NDArray[np.float64], k: int, seed: int
+            ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """k-means (k-means++ seeding) on distinct rows; ``k`` at most the number of distinct rows.
+    Returns the centres of non-empty clusters and each row's cluster."""
+    distinct, inverse = np.unique(data, axis=0, return_inverse=True)
+    k = min(k, len(distinct))
+    if k == len(distinct):
+        return distinct, np.asarray(inverse, np.intp).reshape(-1)
+    with warnings.catch_warnings():
+        # scipy warns when a cluster ends empty; those are dropped below
+        warnings.simplefilter("ignore")
+        centres, labels = kmeans2(data, k, minit="++", seed=seed)
+    used, labels = np.unique(labels, return_inverse=True)
+    return centres[used], np.asarray(labels, np.intp).reshape(-1)
+
+
 def representatives(vectors: Sequence[FloatArray], k: int, seed: int = 0) -> FloatArray:
     """Up to ``k`` unit vectors standing for ``vectors``: k-means centres (cosine space,
-    normalised), the vectors themselves when there are no more than ``k``."""
+    normalised), the distinct vectors themselves when there are no more than ``k``. Shape
+    ``(k', dim)``; ``(0, 0)`` without vectors."""
     if not vectors:
         return np.zeros((0, 0), np.float32)
-    data = np.asarray(np.stack(vectors), np.float64)
-    if len(data) > k > 0:
-        centres, labels = kmeans2(data, k, minit="++", seed=seed)
-        centres = centres[np.unique(labels)]  # an empty cluster keeps its seed: drop it
-    else:
-        centres = data
+    centres, _ = _kmeans(np.asarray(np.stack(vectors), np.float64), max(k, 1), seed)
     norms = np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
     return np.asarray(centres / norms, np.float32)
 
 
 def group_tracks(found: Sequence[FoundFace], threshold: float) -> None:
     """Set ``group`` on every track: tracks confirmed as one enrolled person share a group;
-    other tracks join when the cosine similarity of their mean embeddings reaches
-    ``threshold``, most similar pairs first, never joining two tracks seen at the same time
-    nor two different enrolled people."""
+    other groups join, most similar first, while the cosine similarity of the two groups' mean
+    embeddings (all their samples) reaches ``threshold`` (average linkage: a chain of pairwise
+    look-alikes does not pull in a third person), never joining two tracks seen at the same
+    time nor two different enrolled people. Tracks never embedded stay on their own."""
     n = len(found)
     parent = list(range(n))
+    spans: dict[int, list[tuple[int, int]]] = {
+        i: [(f.first_frame, f.last_frame)] for i, f in enumerate(found)
+    }
+    people: dict[int, set[int]] = {
+        i: {f.person_id} if f.confirmed and f.person_id >= 0 else set()
+        for i, f in enumerate(found)
+    }
+    sums: dict[int, FloatArray] = {}
+    for i, f in enumerate(found):
+        if f.samples:
+            sums[i] = np.sum([s.vector for s in f.samples], axis=0, dtype=np.float32)
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -195,46 +224,41 @@ def group_tracks(found: Sequence[FoundFace], threshold: float) -> None:
             i = parent[i]
         return i
 
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    def can_join(ra: int, rb: int) -> bool:
+        if ra == rb or len(people[ra] | people[rb]) > 1:
+            return False
+        return not any(a0 <= b1 and b0 <= a1 for a0, a1 in spans[ra] for b0, b1 in spans[rb])
 
-    def person(r: int) -> int:
-        ids = {found[m].person_id for m in members[r] if found[m].confirmed}
-        return ids.pop() if len(ids) == 1 else -1
-
-    def overlap(ra: int, rb: int) -> bool:
-        return any(
-            found[a].first_frame <= found[b].last_frame
-            and found[b].first_frame <= found[a].last_frame
-            for a in members[ra] for b in members[rb]
-        )
-
-    def union(a: int, b: int) -> None:
-        ra, rb = root(a), root(b)
-        if ra == rb or overlap(ra, rb):
-            return
-        pa, pb = person(ra), person(rb)
-        if pa >= 0 and pb >= 0 and pa != pb:
-            return
+    def join(ra: int, rb: int) -> None:
         parent[rb] = ra
-        members[ra].extend(members.pop(rb))
+        spans[ra] += spans.pop(rb)
+        people[ra] |= people.pop(rb)
+        if rb in sums:
+            sums[ra] = sums.get(ra, 0) + sums.pop(rb)
 
-    by_person: dict[int, int] = {}
+    first_of: dict[int, int] = {}
     for i, f in enumerate(found):
         if f.confirmed and f.person_id >= 0:
-            if f.person_id in by_person:
-                union(by_person[f.person_id], i)
-            else:
-                by_person[f.person_id] = i
-    means = [f.mean_embedding for f in found]
-    pairs = []
-    for i, j in itertools.combinations(range(n), 2):
-        mi, mj = means[i], means[j]
-        if mi is not None and mj is not None:
-            sim = float(mi @ mj)
-            if sim >= threshold:
-                pairs.append((sim, i, j))
-    for _, i, j in sorted(pairs, reverse=True):
-        union(i, j)
+            j = first_of.setdefault(f.person_id, i)
+            if j != i and can_join(root(j), root(i)):
+                join(root(j), root(i))
+    embedded = [i for i in range(n) if i in sums]
+    if len(embedded) > 1:
+        means = np.stack([sums[i] / max(float(np.linalg.norm(sums[i])), 1e-12)
+                          for i in embedded])
+        sim = means @ means.T
+        a_idx, b_idx = np.nonzero(np.triu(sim >= threshold, k=1))
+        order = np.argsort(-sim[a_idx, b_idx], kind="stable")
+        for a, b in zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True):
+            ra, rb = root(embedded[a]), root(embedded[b])
+            if not can_join(ra, rb):
+                continue
+            ma, mb = sums.get(ra), sums.get(rb)
+            if ma is None or mb is None:
+                continue
+            cos = float(ma @ mb) / max(float(np.linalg.norm(ma) * np.linalg.norm(mb)), 1e-12)
+            if cos >= threshold:
+                join(ra, rb)
     numbers: dict[int, int] = {}
     for i, f in enumerate(found):
         f.group = numbers.setdefault(root(i), len(numbers) + 1)
@@ -303,7 +327,7 @@ def pick_samples(samples: Sequence[Sample], k: int, seed: int = 0) -> list[Sampl
     if len(pool) <= k:
         return sorted(pool, key=lambda s: s.frame)
     data = np.stack([s.vector for s in pool]).astype(np.float64)
-    _, labels = kmeans2(data, k, minit="++", seed=seed)
+    _, labels = _kmeans(data, k, seed)
     chosen = []
     for label in np.unique(labels):
         members = [s for s, lab in zip(pool, labels, strict=True) if lab == label]
@@ -311,7 +335,7 @@ def pick_samples(samples: Sequence[Sample], k: int, seed: int = 0) -> list[Sampl
     return sorted(chosen, key=lambda s: s.frame)
 
 
-def describe_tracks(found: Sequence[FoundFace], limit: int = 8) -> str:
+def describe_tracks(found: Sequence[FoundFace], limit: int = 12) -> str:
     first: dict[int, int] = {}
     parts = []
     for f in found:
@@ -334,14 +358,19 @@ def choose_tracks(found: Sequence[FoundFace], source: str, track: int | None,
         chosen = [f for f in found if f.track_id == track]
         if not chosen:
             ids = ", ".join(str(f.track_id) for f in found[:20])
+            if len(found) > 20:
+                ids += f" and {len(found) - 20} more"
             raise InputError(f"{source}: no track {track}; its tracks are {ids} "
                              "(`facetrack track CLIP --thumbnails` shows them)")
         return chosen
     groups: dict[int, list[FoundFace]] = {}
     for f in found:
-        groups.setdefault(f.group, []).append(f)
+        if f.samples:  # a track never embedded (tiny, profile, blurred) cannot be enrolled
+            groups.setdefault(f.group, []).append(f)
     if len(groups) == 1:
-        return list(found)
+        return next(iter(groups.values()))
+    if not groups:
+        return list(found)  # clip_samples reports that no face was good enough
     if largest:
         weight = sorted(
             ((sum(s.quality for f in fs for s in f.samples), g) for g, fs in groups.items()),
@@ -388,7 +417,8 @@ def clip_samples(
     })
     cfg = config.model_copy(update={"recognition": rec})
     found = find_faces_in_file(source, cfg, max_representatives=1, best_crops=0,
-                               progress=progress, embedder=embedder)
+                               progress=progress, embedder=embedder,
+                               group_threshold=max(ENROL_GROUP_THRESHOLD, rec.threshold))
     chosen = choose_tracks(found, source.name, track, largest, dominant_ratio)
     samples = [s for f in chosen for s in f.samples]
     if not samples:
