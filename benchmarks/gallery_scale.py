@@ -4,7 +4,8 @@ unit 128-d vectors, as SFace produces; the search cost depends only on size and 
     python -m benchmarks.gallery_scale [--sizes 1000 100000 1000000] [--queries 200] [--json F]
 
 Methods: exact cosine search with numpy (what ``FaceDatabase.search`` does), exact search with
-faiss's ``IndexFlatIP`` (BLAS), and the approximate HNSW index of usearch. Half the queries are
+faiss's ``IndexFlatIP`` (BLAS), faiss's inverted-file index ``IndexIVFFlat`` at several probe
+counts, and the approximate HNSW index of usearch at two search breadths. Half the queries are
 noisy copies of gallery vectors (cosine ~0.7 to their source, like a new photo of an enrolled
 person) to measure the index's recall@1 against exact search; latency is per single query
 (one camera frame's face), p50 and p99 over all queries, after a warm-up. Memory is the
@@ -78,16 +79,38 @@ def measure(size: int, n_queries: int, hnsw: bool = True) -> list[dict[str, Any]
                  "times": times, "recall": _recall(got, truth, near),
                  "memory_mb": gallery.nbytes / 2**20})
 
+    # inverted lists: k-means cells (trained on the gallery), search probes the nearest cells
+    nlist = max(16, int(4 * np.sqrt(size)))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, nlist, faiss.METRIC_INNER_PRODUCT)
+    t0 = time.perf_counter()
+    ivf.train(gallery[: min(size, 64 * nlist)])
+    ivf.add(gallery)
+    build = time.perf_counter() - t0
+    for nprobe in IVF_NPROBE:
+        ivf.nprobe = nprobe
+        times, got = timed(lambda q: int(ivf.search(q[None], 1)[1][0, 0]), queries)
+        rows.append({"size": size, "method": f"faiss IVFFlat nlist {nlist} nprobe {nprobe}",
+                     "build_s": build, "times": times, "recall": _recall(got, truth, near),
+                     "memory_mb": (gallery.nbytes + nlist * DIM * 4) / 2**20})
+
     if not hnsw:
         return rows
     index = Index(ndim=DIM, metric="cos", dtype="f32")
     t0 = time.perf_counter()
     index.add(np.arange(size), gallery)
     build = time.perf_counter() - t0
-    times, got = timed(lambda q: int(index.search(q, 1).keys[0]), queries)
-    rows.append({"size": size, "method": "usearch HNSW", "build_s": build, "times": times,
-                 "recall": _recall(got, truth, near), "memory_mb": index.memory_usage / 2**20})
+    for expansion in HNSW_EXPANSION:
+        index.expansion_search = expansion
+        times, got = timed(lambda q: int(index.search(q, 1).keys[0]), queries)
+        rows.append({"size": size, "method": f"usearch HNSW expansion {expansion}",
+                     "build_s": build, "times": times, "recall": _recall(got, truth, near),
+                     "memory_mb": index.memory_usage / 2**20})
     return rows
+
+
+#: IVF cells probed per query, and HNSW search breadths (64 is usearch's default), measured
+IVF_NPROBE = (8, 32, 128)
+HNSW_EXPANSION = (64, 256)
 
 
 def _recall(got: Sequence[int], truth: Sequence[int], near: int) -> float:
