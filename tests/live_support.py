@@ -1,0 +1,135 @@
+"""Real services for the live tests: an RTSP server (tests/rtsp, npm) and ffmpeg publishers.
+
+Missing tools skip the tests locally with the reason, but fail them under ``CI=true``: CI
+installs both (scripts/install dev), so a skip there would hide a broken setup.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+RTSP_DIR = Path(__file__).parent / "rtsp"
+
+
+def require(tool_ok: bool, what: str) -> None:
+    if tool_ok:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{what} is missing under CI (scripts/install dev installs it)")
+    pytest.skip(f"{what} is missing (bash scripts/install dev installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+class RtspServer:
+    """tests/rtsp/server.js: publish on ``publish_url(name)``, pull from ``url(name)``."""
+
+    def __init__(self) -> None:
+        require(shutil.which("node") is not None
+                and (RTSP_DIR / "node_modules" / "rtsp-streaming-server").is_dir(),
+                "the test RTSP server (node + tests/rtsp/node_modules)")
+        self.publish_port, self.client_port = free_port(), free_port()
+        rtp = 30000 + (os.getpid() % 2000) * 10
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._rtp = rtp
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["node", "server.js", str(self.publish_port), str(self.client_port), str(self._rtp)],
+            cwd=RTSP_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.publish_port)
+        wait_port(self.client_port)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def publish_url(self, name: str) -> str:
+        return f"rtsp://127.0.0.1:{self.publish_port}/{name}"
+
+    def url(self, name: str) -> str:
+        return f"rtsp://127.0.0.1:{self.client_port}/{name}"
+
+
+class Publisher:
+    """ffmpeg pushing ``clip`` in a loop, at its native rate, to an RTSP server: a camera."""
+
+    def __init__(self, clip: Path, url: str) -> None:
+        require(shutil.which("ffmpeg") is not None, "ffmpeg")
+        self.clip, self.url = clip, url
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
+             "-i", str(self.clip), "-c:v", "copy", "-an", "-f", "rtsp", self.url],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def short_gop_copy(clip: Path, out: Path, seconds: float = 6.0, width: int = 640) -> Path:
+    """A copy of ``clip`` with a keyframe every 10 frames, so a client joining a stream gets a
+    picture within 0.4 s (the shared clips have long GOPs)."""
+    require(shutil.which("ffmpeg") is not None, "ffmpeg")
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip), "-t",
+         str(seconds), "-vf", f"scale={width}:-2", "-c:v", "libx264", "-preset", "ultrafast",
+         "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", "-an", str(out)],
+        check=True,
+    )
+    return out
+
+
+class Camera:
+    """An RTSP camera: a server plus ffmpeg publishing ``clip`` to it in a loop. ``stop`` takes
+    both down (connections refused, like a camera that reboots); ``start`` brings them back on
+    the same address."""
+
+    def __init__(self, clip: Path, name: str = "cam") -> None:
+        self.name = name
+        self.server = RtspServer()
+        self.publisher = Publisher(clip, self.server.publish_url(name))
+        self.url = self.server.url(name)
+
+    def stop(self) -> None:
+        self.publisher.stop()
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server.start()
+        self.publisher.start()
+
+    def close(self) -> None:
+        self.stop()
