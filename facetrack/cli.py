@@ -217,11 +217,95 @@ def _save_thumbnails(out: Path, crops: dict[int, Any]) -> dict[int, str]:
 @app.command("check-config")
 def check_config(config: Annotated[Path, typer.Argument(help="YAML config file.")]) -> None:
     """Validate a config file and print the effective settings."""
+    from facetrack.monitor.config import MonitorConfig
+
     try:
-        cfg = TrackerConfig.from_yaml(config)
+        cfg: TrackerConfig | MonitorConfig = (
+            MonitorConfig.from_yaml(config) if _is_monitor_config(config)
+            else TrackerConfig.from_yaml(config)
+        )
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(json.dumps(cfg.model_dump(mode="json"), indent=2))
+
+
+def _is_monitor_config(path: Path) -> bool:
+    """A monitor config lists cameras; anything else is read as a tracker config."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the tracker loader reports the problem
+    return isinstance(data, dict) and "cameras" in data
+
+
+# -- facetrack monitor / events ---------------------------------------------------------------
+
+
+@app.command()
+def monitor(
+    config: Annotated[Path, typer.Argument(help="Monitor YAML: cameras, events, alerts, store "
+                                           "(docs/monitor.md).")],
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", help="Stop after this many seconds (default: run until "
+                     "Ctrl-C / SIGTERM).", min=0.0),
+    ] = None,
+) -> None:
+    """Watch live cameras: events and alerts to the event store and events.jsonl."""
+    import signal
+
+    from facetrack.monitor import Monitor, MonitorConfig
+
+    try:
+        cfg = MonitorConfig.from_yaml(config)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    mon = Monitor(cfg)
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda *_: mon.stop())
+    logging.getLogger("facetrack").setLevel(
+        min(logging.getLogger("facetrack").getEffectiveLevel(), logging.INFO))
+    try:
+        counters = mon.run(duration_s=duration)
+    except FacetrackError as exc:
+        raise _fail(str(exc), 2) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    typer.echo(json.dumps({
+        name: {"state": c.live.state, "frames_in": c.live.frames_in, "processed": c.processed,
+               "dropped": c.live.dropped, "reconnects": c.live.reconnects, "events": c.events,
+               "alerts": c.alerts, "failures": c.failures}
+        for name, c in counters.items()
+    }))
+
+
+@app.command()
+def events(
+    store: Annotated[Path, typer.Option("--store", help="Event store (SQLite) written by "
+                                        "`facetrack monitor`.")] = Path("events.db"),
+    camera: Annotated[str | None, typer.Option("--camera", help="Only this camera.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO time or a duration back "
+                                              "from now: 30s, 15m, 2h, 7d.")] = None,
+    kind: Annotated[str | None, typer.Option("--type", help="Only this event type "
+                                             "(track_started, alert, drowsy, ...).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="The latest N.")] = None,
+) -> None:
+    """Print stored events, oldest first, one JSON object per line."""
+    from facetrack.storage.events import EventStore
+
+    if not store.is_file():
+        raise _fail(f"{store}: no event store here (run `facetrack monitor` first)", 2)
+    try:
+        with EventStore(store) as db:
+            rows = db.query(camera=camera, since=since, kind=kind, limit=limit)
+    except FacetrackError as exc:
+        raise _fail(str(exc), 2) from None
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False))
 
 
 # -- facetrack db ---------------------------------------------------------------------------
@@ -459,3 +543,7 @@ def db_stats(db: DbOption) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m facetrack.cli
+    main()

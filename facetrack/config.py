@@ -8,12 +8,14 @@ documented defaults are in docs/config.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from facetrack.errors import ConfigError
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -256,6 +258,48 @@ class RuntimeConfig(_Strict):
     )
 
 
+class EventsConfig(_Strict):
+    end_after_s: float = Field(
+        2.0, gt=0.0, description="A track unseen this long has ended (`track_ended`)."
+    )
+    eyes_closed_s: float = Field(
+        1.0, gt=0.0, description="Eyes closed this long gives `eyes_closed` (once a spell)."
+    )
+    drowsy_perclos: float = Field(
+        0.3, gt=0.0, le=1.0,
+        description="PERCLOS (share of the window with eyes closed) that gives `drowsy`.",
+    )
+    drowsy_window_s: float = Field(
+        30.0, gt=0.0, description="Window PERCLOS is measured over (must be 80% covered)."
+    )
+    distracted_s: float = Field(
+        5.0, gt=0.0, description="Not looking at the camera this long gives `distracted`."
+    )
+    dwell_s: float = Field(
+        10.0, gt=0.0, description="Inside a zone this long gives `dwell` (once a visit)."
+    )
+
+
+AlertMode = Literal["NONE", "ON_UNKNOWNS", "ON_KNOWNS", "ON_ALL"]
+RuleEvent = Literal["eyes_closed", "drowsy", "distracted", "dwell", "track_started"]
+
+
+class AlertsConfig(_Strict):
+    mode: AlertMode = Field(
+        "NONE",
+        description="Identity alerts: ON_UNKNOWNS (a confirmed unknown face), ON_KNOWNS (an "
+        "enrolled person), ON_ALL (both), NONE. Needs recognition on, except NONE.",
+    )
+    on: list[RuleEvent] = Field(
+        default_factory=list, description="Analysis events that also raise an alert."
+    )
+    holdoff_s: float = Field(
+        60.0, ge=0.0,
+        description="At most one alert per person and reason in this many seconds (a person "
+        "is an enrolled id, an unknown face matched by appearance, or else a track).",
+    )
+
+
 class TrackerConfig(_Strict):
     """Everything ``FaceTracker`` and ``facetrack track`` can be told."""
 
@@ -277,28 +321,34 @@ class TrackerConfig(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrackerConfig:
         """Load a YAML file; every problem becomes a one-line ``ConfigError`` naming the file."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: config is not UTF-8 text") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise ConfigError(f"{path}: invalid YAML{where}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            kind = type(data).__name__
-            raise ConfigError(f"{path}: config must be a mapping of sections, got {kind}")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"{path}: {format_validation_error(exc)}") from None
+        return load_yaml(cls, path)
+
+
+def load_yaml(cls: type[_M], path: str | Path) -> _M:
+    """Validate the YAML mapping in ``path`` as ``cls``; every problem becomes one line of
+    ``ConfigError`` naming the file (and each key path)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ConfigError(f"{path}: config must be a mapping of sections, got {kind}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {format_validation_error(exc)}") from None
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -68,8 +68,10 @@ class FaceTracker:
         return 0 if tr is None else tr.embeddings_computed
 
     @contextmanager
-    def open(self, source: str | Path) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
-        """Open ``source`` and give its info plus the iterator of results (pipelined).
+    def open(self, source: str | Path | Source
+             ) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
+        """Open ``source`` (a path, or a ``Source`` such as ``LiveSource``, which this closes)
+        and give its info plus the iterator of results (pipelined).
 
         One input at a time per ``FaceTracker`` (its models and analyser state are shared):
         opening a second one while the first is running raises ``RuntimeError``.
@@ -81,8 +83,9 @@ class FaceTracker:
             )
         self._busy = True
         try:
-            with open_source(source, images_fps=self.config.runtime.images_fps) as src, \
-                    self._results(src) as results:
+            opened = source if not isinstance(source, (str, Path)) else open_source(
+                source, images_fps=self.config.runtime.images_fps)
+            with opened as src, self._results(src) as results:
                 yield src.info, results
         finally:
             self._busy = False
@@ -171,3 +174,27 @@ class FaceTracker:
             for result in results:
                 summarizer.consume(result.frame, result.faces, result.names)
         return summarizer.summaries()
+
+
+def predict_stream(
+    source: str | Path,
+    config: TrackerConfig | None = None,
+    **live: Any,
+) -> Iterator[FrameResult]:
+    """Results of a live source (RTSP/HTTP URL, ``/dev/videoN``, or a file played at its native
+    rate), frame by frame, latest-frame first: when processing falls behind, older frames are
+    dropped (``LiveSource``). Runs until the stream is closed by breaking out of the loop (a
+    file played once ends). ``live``: ``LiveSource`` options (``fps_cap``, ``loop``,
+    ``options``, ``backoff``, ...).
+
+    >>> for result in predict_stream("rtsp://cam/stream", fps_cap=10):   # doctest: +SKIP
+    ...     print(result.frame.index, result.faces.track_id)
+    """
+    from facetrack.sources.live import LiveSource
+
+    cfg = config or TrackerConfig()
+    # live: no deep queues between stages, or results would lag the camera
+    cfg = cfg.model_copy(update={"runtime": cfg.runtime.model_copy(update={"queue_size": 1})})
+    tracker = FaceTracker(cfg)
+    with tracker.open(LiveSource(source, **live)) as (_, results):
+        yield from results

@@ -1,0 +1,131 @@
+"""Typed events: what the monitor tells the world about a camera's faces.
+
+Every event is frozen and carries its camera, the frame it was decided on (capture index and
+the source's timestamp in seconds), the wall-clock time (UTC, ISO 8601) and the track. ``kind``
+names the type in files and the event store (``track_started``, ``identity_matched``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: ClassVar[str] = "event"
+
+    camera: str
+    frame: int
+    timestamp: float
+    track_id: int
+    wall_time: str = field(default_factory=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            elif isinstance(value, float):
+                value = round(value, 4)
+            data[f.name] = value
+        return data
+
+
+@dataclass(frozen=True)
+class TrackStarted(Event):
+    """A face was confirmed as a track (after ``credence_count`` sightings)."""
+
+    kind: ClassVar[str] = "track_started"
+
+
+@dataclass(frozen=True)
+class TrackEnded(Event):
+    """A track was not seen for ``events.end_after_s`` (or the camera stopped)."""
+
+    kind: ClassVar[str] = "track_ended"
+    duration_s: float = 0.0
+    frames: int = 0
+    person_id: int = -1
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityMatched(Event):
+    """A track's identity was confirmed as an enrolled person."""
+
+    kind: ClassVar[str] = "identity_matched"
+    person_id: int = -1
+    person: str | None = None
+    similarity: float = math.nan
+
+
+@dataclass(frozen=True)
+class UnknownFace(Event):
+    """A track's identity was confirmed as nobody enrolled (recognition on)."""
+
+    kind: ClassVar[str] = "unknown_face"
+    similarity: float = math.nan
+
+
+@dataclass(frozen=True)
+class EyesClosed(Event):
+    """Both eyes closed for at least ``events.eyes_closed_s`` (once per spell)."""
+
+    kind: ClassVar[str] = "eyes_closed"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Drowsy(Event):
+    """PERCLOS (share of time with eyes closed) over the last ``events.drowsy_window_s``
+    reached ``events.drowsy_perclos`` (re-armed when it falls back below)."""
+
+    kind: ClassVar[str] = "drowsy"
+    perclos: float = 0.0
+    window_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Distracted(Event):
+    """Not looking at the camera for at least ``events.distracted_s`` (once per spell)."""
+
+    kind: ClassVar[str] = "distracted"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Dwell(Event):
+    """A face stayed inside a named zone for at least ``events.dwell_s`` (once per visit)."""
+
+    kind: ClassVar[str] = "dwell"
+    zone: str = ""
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Alert(Event):
+    """An event the camera's alert policy raises; at most one per person (and reason) per
+    hold-off period."""
+
+    kind: ClassVar[str] = "alert"
+    reason: str = ""  # the kind of the event that raised it
+    person_key: str = ""  # "person:ID", "unknown:N" (by appearance) or "track:ID"
+    person_id: int = -1
+    person: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (TrackStarted, TrackEnded, IdentityMatched, UnknownFace, EyesClosed, Drowsy,
+                Distracted, Dwell, Alert)
+}

@@ -1,0 +1,96 @@
+"""``facetrack monitor CONFIG.yaml``: cameras, their events and alerts, where events go.
+
+Strict like every facetrack config: unknown keys are errors naming their key path.
+
+```yaml
+store:
+  events_db: events.db          # SQLite (WAL); `facetrack events --store events.db`
+  events_jsonl: events.jsonl    # one JSON object per event (null = none)
+metrics:
+  port: 9108                    # Prometheus /metrics (null = off)
+  log_every_s: 60
+cameras:
+  - name: door
+    source: rtsp://10.0.0.5:554/stream1
+    fps_cap: 10
+    zones: {entrance: [[0, 0], [640, 0], [640, 720], [0, 720]]}
+    events: {distracted_s: 3}
+    alerts: {mode: ON_UNKNOWNS, on: [drowsy], holdoff_s: 300}
+    tracker:                    # any `facetrack track` setting (docs/config.md)
+      recognition: {enabled: true, database: faces.db}
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from facetrack.config import AlertsConfig, EventsConfig, TrackerConfig, load_yaml
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraConfig(_Strict):
+    name: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="Unique camera name (letters, digits, _ . -).")
+    source: str = Field(..., min_length=1, description="rtsp://, http(s)://, /dev/videoN or a "
+                        "file (played at its native rate).")
+    fps_cap: float | None = Field(None, gt=0.0, description="Process at most this many frames "
+                                  "a second (null = every frame the camera sends, if it can).")
+    loop: bool = Field(False, description="A file source starts again at its end.")
+    rtsp_transport: Literal["udp", "tcp"] | None = Field(
+        None, description="RTSP transport (null = FFmpeg's default)."
+    )
+    read_timeout_s: float = Field(10.0, gt=0.0, description="Silence after which the stream "
+                                  "is reopened (the decoder watchdog).")
+    zones: dict[str, list[tuple[float, float]]] = Field(
+        default_factory=dict, description="Named polygons [[x, y], ...] in frame pixels."
+    )
+    events: EventsConfig = EventsConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    tracker: TrackerConfig = TrackerConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> CameraConfig:
+        for zone, points in self.zones.items():
+            if len(points) < 3:
+                raise ValueError(f"zone {zone!r} needs at least 3 points, got {len(points)}")
+        if self.alerts.mode != "NONE" and not self.tracker.recognition.enabled:
+            raise ValueError(f"alerts.mode {self.alerts.mode} needs tracker.recognition.enabled "
+                             "(and a face database)")
+        return self
+
+
+class StoreConfig(_Strict):
+    events_db: Path = Field(Path("events.db"), description="SQLite event store (WAL).")
+    events_jsonl: Path | None = Field(Path("events.jsonl"),
+                                      description="Also append every event here (null = no).")
+
+
+class MetricsConfig(_Strict):
+    port: int | None = Field(None, ge=1, le=65535,
+                             description="Serve Prometheus metrics on this port (null = off).")
+    log_every_s: float = Field(60.0, gt=0.0, description="Log per-camera counters this often.")
+
+
+class MonitorConfig(_Strict):
+    cameras: list[CameraConfig] = Field(..., min_length=1)
+    store: StoreConfig = StoreConfig()
+    metrics: MetricsConfig = MetricsConfig()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MonitorConfig:
+        names = [c.name for c in self.cameras]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"camera names must be unique: {', '.join(dupes)} repeated")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> MonitorConfig:
+        return load_yaml(cls, path)

@@ -1,0 +1,244 @@
+"""``Monitor``: one process watching several cameras until told to stop.
+
+Each camera runs on its own thread: ``LiveSource`` (latest frame, reconnects forever) ->
+``FaceTracker`` (detect, track, analyse, recognise when configured) -> ``EventRules`` ->
+``AlertPolicy`` -> the event store and ``events.jsonl``. A camera that cannot connect keeps
+retrying while the others run; a camera whose processing fails (a bug, a locked database) is
+logged, counted, and restarted after a back-off. ``stop()`` (SIGINT/SIGTERM in the CLI) closes
+the sources, ends the open tracks (``track_ended``) and flushes the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from facetrack.errors import FacetrackError
+from facetrack.events import Event
+from facetrack.monitor.config import CameraConfig, MonitorConfig
+from facetrack.rules.events import AlertPolicy, EventRules
+from facetrack.sources.live import Backoff, LiveSource, LiveStats
+from facetrack.storage.events import EventsJsonl, EventStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraCounters:
+    processed: int = 0
+    events: int = 0
+    alerts: int = 0
+    failures: int = 0
+    last_failure: str | None = None
+    live: LiveStats = field(default_factory=LiveStats)
+
+
+class _Camera:
+    def __init__(self, config: CameraConfig, publish: Callable[[list[Event]], None],
+                 stop: threading.Event) -> None:
+        self.config = config
+        self.publish = publish
+        self.stop = stop
+        self.counters = CameraCounters()
+        self.source: LiveSource | None = None
+        self.thread = threading.Thread(target=self._run, name=f"camera-{config.name}",
+                                       daemon=True)
+
+    def _run(self) -> None:
+        backoff, attempt = Backoff(initial=1.0, maximum=60.0), 0
+        rng = random.Random()  # noqa: S311 - retry jitter, not security
+        while not self.stop.is_set():
+            try:
+                self._session()
+                attempt = 0
+                if self.source is not None and self.source.is_file and not self.config.loop:
+                    log.info("camera %s: file played to its end", self.config.name)
+                    return
+            except FacetrackError as exc:
+                self._failed(str(exc))
+            except Exception as exc:  # a bug must not take the other cameras down
+                log.exception("camera %s: processing failed", self.config.name)
+                self._failed(f"{type(exc).__name__}: {exc}")
+            if self.stop.is_set():
+                return
+            delay = backoff.delay(attempt, rng)
+            attempt += 1
+            if self.stop.wait(delay):
+                return
+
+    def _failed(self, reason: str) -> None:
+        self.counters.failures += 1
+        self.counters.last_failure = reason
+        log.error("camera %s: %s", self.config.name, reason)
+
+    def _session(self) -> None:
+        from facetrack.pipeline import FaceTracker
+
+        cfg = self.config
+        options = {"rtsp_transport": cfg.rtsp_transport} if cfg.rtsp_transport else {}
+        tracker_cfg = cfg.tracker.model_copy(update={
+            "runtime": cfg.tracker.runtime.model_copy(update={"queue_size": 1})})
+        tracker = FaceTracker(tracker_cfg)
+        rules = EventRules(cfg.name, cfg.events, cfg.zones)
+        policy = AlertPolicy(cfg.alerts, rules, cfg.tracker.recognition.threshold)
+        source = LiveSource(
+            cfg.source, source_id=cfg.name, fps_cap=cfg.fps_cap, loop=cfg.loop,
+            read_timeout=cfg.read_timeout_s, options=options, on_state=_log_state,
+        )
+        self.source = source
+        self.counters.live = source.stats
+        last_index, last_t = 0, 0.0
+        with tracker.open(source) as (_, results):
+            for result in results:
+                events = rules.consume(result)
+                alerts = policy.consider(events)
+                self.counters.processed += 1
+                last_index, last_t = result.frame.index, result.frame.timestamp
+                if events or alerts:
+                    self._publish([*events, *alerts])
+                if self.stop.is_set():
+                    break
+        self._publish(rules.close(last_index, last_t))
+
+    def _publish(self, events: list[Event]) -> None:
+        if not events:
+            return
+        from facetrack.events import Alert
+
+        self.counters.events += sum(not isinstance(e, Alert) for e in events)
+        self.counters.alerts += sum(isinstance(e, Alert) for e in events)
+        self.publish(events)
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def _log_state(camera: str, state: str, reason: str | None) -> None:
+    if reason:
+        log.warning("camera %s: %s (%s)", camera, state, reason)
+    else:
+        log.info("camera %s: %s", camera, state)
+
+
+class Monitor:
+    """``Monitor(config).run()`` watches every camera until ``stop()`` or ``duration_s``."""
+
+    def __init__(self, config: MonitorConfig, *,
+                 on_events: Callable[[list[Event]], None] | None = None) -> None:
+        self.config = config
+        self._stop = threading.Event()
+        self._on_events = on_events
+        self._store: EventStore | None = None
+        self._jsonl: EventsJsonl | None = None
+        self._sink_lock = threading.Lock()
+        self.cameras = {c.name: _Camera(c, self._publish, self._stop) for c in config.cameras}
+
+    def _publish(self, events: list[Event]) -> None:
+        with self._sink_lock:
+            if self._store is not None:
+                self._store.add(events)
+            if self._jsonl is not None:
+                self._jsonl.add(events)
+        if self._on_events is not None:
+            try:
+                self._on_events(events)
+            except Exception:
+                log.exception("event listener failed")
+
+    def counters(self) -> dict[str, CameraCounters]:
+        return {name: cam.counters for name, cam in self.cameras.items()}
+
+    def stop(self) -> None:
+        self._stop.set()
+        for cam in self.cameras.values():
+            cam.close()
+
+    def run(self, duration_s: float | None = None) -> dict[str, CameraCounters]:
+        store_cfg = self.config.store
+        self._store = EventStore(store_cfg.events_db)
+        try:
+            if store_cfg.events_jsonl is not None:
+                self._jsonl = EventsJsonl(store_cfg.events_jsonl)
+            server = self._serve_metrics()
+            for cam in self.cameras.values():
+                cam.thread.start()
+            end = None if duration_s is None else time.monotonic() + duration_s
+            next_log = time.monotonic() + self.config.metrics.log_every_s
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if end is not None and now >= end:
+                    break
+                if now >= next_log:
+                    self._log_counters()
+                    next_log = now + self.config.metrics.log_every_s
+                self._stop.wait(0.2 if end is None else max(0.0, min(0.2, end - now)))
+            self.stop()
+            for cam in self.cameras.values():
+                cam.thread.join(timeout=30)
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            self._log_counters()
+        finally:
+            with self._sink_lock:
+                if self._jsonl is not None:
+                    self._jsonl.close()
+                self._store.close()
+                self._store = self._jsonl = None
+        return self.counters()
+
+    def _log_counters(self) -> None:
+        for name, c in self.counters().items():
+            s = c.live
+            log.info("camera %s: %s in=%d processed=%d dropped=%d skipped=%d reconnects=%d "
+                     "events=%d alerts=%d failures=%d", name, s.state, s.frames_in, c.processed,
+                     s.dropped, s.skipped, s.reconnects, c.events, c.alerts, c.failures)
+
+    def _serve_metrics(self) -> Any:
+        port = self.config.metrics.port
+        if port is None:
+            return None
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        registry = CollectorRegistry()
+        registry.register(_Collector(self))
+        server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+        return server
+
+
+class _Collector:
+    """Prometheus view of the counters, read at scrape time."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterable[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        counters = self.monitor.counters()
+        specs: list[tuple[str, str, Callable[[CameraCounters], int]]] = [
+            ("frames_in", "Frames decoded from the camera", lambda c: c.live.frames_in),
+            ("frames_processed", "Frames processed", lambda c: c.processed),
+            ("frames_dropped", "Frames dropped (processing behind)", lambda c: c.live.dropped),
+            ("frames_skipped", "Frames skipped by the fps cap", lambda c: c.live.skipped),
+            ("reconnects", "Reconnections", lambda c: c.live.reconnects),
+            ("events", "Events", lambda c: c.events),
+            ("alerts", "Alerts", lambda c: c.alerts),
+            ("failures", "Processing failures (camera restarted)", lambda c: c.failures),
+        ]
+        for name, doc, get in specs:
+            fam = CounterMetricFamily(f"facetrack_{name}", doc, labels=["camera"])
+            for cam, c in counters.items():
+                fam.add_metric([cam], float(get(c)))
+            yield fam
+        online = GaugeMetricFamily("facetrack_camera_online", "1 when the camera delivers "
+                                   "frames", labels=["camera"])
+        for cam, c in counters.items():
+            online.add_metric([cam], 1.0 if c.live.state == "online" else 0.0)
+        yield online

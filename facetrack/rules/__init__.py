@@ -1,0 +1,1 @@
+"""Rules: results -> events and alerts (per camera, stateful, deterministic)."""

@@ -1,0 +1,1 @@
+"""Storage: the event store (SQLite) and, later, clip storage."""

@@ -1,0 +1,180 @@
+"""facetrack monitor end to end: a real RTSP camera (killed and restarted), a file camera and an
+unreachable camera in one process; recognition alerts with hold-off; SIGTERM; the events CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from facetrack.cli import app
+from facetrack.errors import ConfigError
+from facetrack.monitor import Monitor, MonitorConfig
+from facetrack.storage.events import EventStore
+from tests.live_support import Camera, free_port, short_gop_copy
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def clip(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = data_dir / "synth_tracks" / "synth01" / "video.mp4"
+    return short_gop_copy(src, tmp_path_factory.mktemp("mon") / "cam.mp4")
+
+
+@pytest.fixture()
+def camera(clip: Path) -> Iterator[Camera]:
+    cam = Camera(clip, "door")
+    yield cam
+    cam.close()
+
+
+def _config(tmp_path: Path, cameras: list[dict], **extra: object) -> MonitorConfig:
+    data = {"store": {"events_db": str(tmp_path / "ev.db"),
+                      "events_jsonl": str(tmp_path / "ev.jsonl")},
+            "metrics": {"log_every_s": 1}, "cameras": cameras, **extra}
+    return MonitorConfig.model_validate(data)
+
+
+def test_three_cameras_one_down_one_restarted(camera: Camera, clip: Path, tmp_path: Path
+                                              ) -> None:
+    port = free_port()
+    cfg = _config(tmp_path, [
+        {"name": "door", "source": camera.url, "read_timeout_s": 3,
+         "events": {"end_after_s": 1}},
+        {"name": "file", "source": str(clip), "loop": True, "fps_cap": 10},
+        {"name": "dead", "source": "rtsp://127.0.0.1:9/none", "read_timeout_s": 1},
+    ], metrics={"port": port, "log_every_s": 1})
+    mon = Monitor(cfg)
+    runner = threading.Thread(target=mon.run, kwargs={"duration_s": 30})
+    runner.start()
+    try:
+        door = mon.cameras["door"].counters
+
+        def wait(cond, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                if cond():
+                    return True
+                time.sleep(0.1)
+            return False
+
+        assert wait(lambda: door.processed >= 20, 15), door
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        assert 'facetrack_frames_processed_total{camera="door"}' in text
+        assert 'facetrack_camera_online{camera="dead"} 0.0' in text
+        camera.stop()
+        assert wait(lambda: door.live.state == "reconnecting", 10), door.live
+        time.sleep(2)
+        before = door.processed
+        camera.start()
+        assert wait(lambda: door.live.state == "online" and door.processed > before + 10, 15)
+    finally:
+        mon.stop()
+        runner.join(timeout=60)
+    assert not runner.is_alive()
+    counters = mon.counters()
+    assert counters["door"].live.reconnects >= 1 and counters["door"].failures == 0
+    assert counters["file"].processed > 50 and counters["file"].live.skipped > 0
+    assert counters["dead"].processed == 0 and counters["dead"].live.reconnects >= 3
+    with EventStore(tmp_path / "ev.db") as store:
+        rows = store.query()
+        door_rows = store.query(camera="door")
+        assert store.query(camera="file")
+    lines = (tmp_path / "ev.jsonl").read_text().splitlines()
+    assert len(lines) == len(rows) > 0
+    kinds = [r["kind"] for r in door_rows]
+    assert "track_started" in kinds and "track_ended" in kinds
+    # every track that started was ended by the time the monitor stopped
+    started = {(r["camera"], r["track_id"]) for r in rows if r["kind"] == "track_started"}
+    ended = {(r["camera"], r["track_id"]) for r in rows if r["kind"] == "track_ended"}
+    assert started == ended
+
+
+def test_recognition_alerts_once_per_person(data_dir: Path, tmp_path: Path) -> None:
+    """synth01 with its 2 enrolled actors, alerts ON_ALL and a long hold-off: each enrolled
+    person alerts once (one of them leaves and comes back as a new track), and the unknown
+    actors alert once each."""
+    seq = data_dir / "synth_tracks" / "synth01"
+    db = tmp_path / "faces.db"
+    runner = CliRunner()
+    for photo in sorted((seq / "enrollment").glob("*.jpg")):
+        res = runner.invoke(app, ["db", "enroll", photo.stem, str(photo), "--db", str(db)])
+        assert res.exit_code == 0, res.output
+    cfg = _config(tmp_path, [{
+        "name": "synth", "source": str(seq / "video.mp4"),
+        "alerts": {"mode": "ON_ALL", "holdoff_s": 1000},
+        "tracker": {"recognition": {"enabled": True, "database": str(db)}},
+    }])
+    counters = Monitor(cfg).run(duration_s=40)  # a file played once ends the camera
+    assert counters["synth"].failures == 0
+    with EventStore(tmp_path / "ev.db") as store:
+        alerts = store.query(kind="alert")
+        matched = store.query(kind="identity_matched")
+    known = sorted(a["person"] for a in alerts if a["person_key"].startswith("person:"))
+    assert known == sorted(p.stem for p in (seq / "enrollment").glob("*.jpg"))
+    unknown = [a for a in alerts if a["person_key"].startswith("unknown:")]
+    assert 1 <= len(unknown) <= 2
+    # the re-entering actor was matched on both tracks, but alerted once
+    assert len(matched) >= len(known)
+
+
+def test_sigterm_stops_cleanly_and_the_events_cli_reads_the_store(clip: Path,
+                                                                   tmp_path: Path) -> None:
+    cfg = {"store": {"events_db": str(tmp_path / "ev.db"), "events_jsonl": None},
+           "cameras": [{"name": "file", "source": str(clip), "loop": True}]}
+    path = tmp_path / "mon.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen([sys.executable, "-m", "facetrack.cli", "monitor", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["file"]["processed"] > 0 and summary["file"]["state"] == "stopped"
+    runner = CliRunner()
+    res = runner.invoke(app, ["events", "--store", str(tmp_path / "ev.db"), "--type",
+                              "track_ended"])
+    assert res.exit_code == 0, res.output
+    ended = [json.loads(line) for line in res.output.splitlines()]
+    assert ended and all(e["kind"] == "track_ended" for e in ended)
+    res = runner.invoke(app, ["events", "--store", str(tmp_path / "ev.db"), "--since", "soon"])
+    assert res.exit_code == 2 and "ISO time" in res.output
+
+
+def test_bad_monitor_configs_are_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    cases = {
+        "unknown key": {"cameras": [{"name": "a", "source": "x.mp4", "colour": 1}]},
+        "zone": {"cameras": [{"name": "a", "source": "x.mp4", "zones": {"z": [[0, 0], [1, 1]]}}]},
+        "unique": {"cameras": [{"name": "a", "source": "x"}, {"name": "a", "source": "y"}]},
+        "needs tracker.recognition": {"cameras": [{"name": "a", "source": "x",
+                                                   "alerts": {"mode": "ON_ALL"}}]},
+    }
+    for expect, data in cases.items():
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ConfigError, match=expect):
+            MonitorConfig.from_yaml(path)
+        res = runner.invoke(app, ["check-config", str(path)])
+        assert res.exit_code == 2 and expect in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1
+        res = runner.invoke(app, ["monitor", str(path)])
+        assert res.exit_code == 2
+
+
+def test_events_cli_without_a_store(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["events", "--store", str(tmp_path / "none.db")])
+    assert res.exit_code == 2 and "no event store" in res.output
