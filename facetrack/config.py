@@ -300,6 +300,20 @@ class AlertsConfig(_Strict):
     )
 
 
+class ClipsConfig(_Strict):
+    """Evidence clips of one camera: saved around each alert."""
+
+    enabled: bool = Field(False, description="Record a clip around every alert.")
+    pre_s: float = Field(5.0, ge=0.0, le=120.0, description="Seconds kept before the alert.")
+    post_s: float = Field(5.0, ge=0.0, le=600.0, description="Seconds recorded after it; "
+                          "an alert inside an open clip extends it.")
+    max_s: float = Field(120.0, gt=0.0, description="Longest clip; a longer run of alerts "
+                         "starts a new clip.")
+    annotated: bool = Field(True, description="Draw boxes, ids and signals (else raw frames).")
+    jpeg_quality: int = Field(85, ge=30, le=100, description="Quality of the frames held in "
+                              "the ring buffer (JPEG keeps memory bounded).")
+
+
 class TrackerConfig(_Strict):
     """Everything ``FaceTracker`` and ``facetrack track`` can be told."""
 

@@ -122,6 +122,7 @@ class Alert(Event):
     person_id: int = -1
     person: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    clip: str | None = None  # link of the evidence clip (when clips are on)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -178,3 +178,43 @@ def test_bad_monitor_configs_are_one_line_errors(tmp_path: Path) -> None:
 def test_events_cli_without_a_store(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["events", "--store", str(tmp_path / "none.db")])
     assert res.exit_code == 2 and "no event store" in res.output
+
+
+def test_alerts_record_clips_and_notify(data_dir: Path, tmp_path: Path) -> None:
+    """Recognition alerts on synth01 with clips and a webhook: every alert names its clip, the
+    clip and its sidecar are on disk, and the webhook got one message per alert."""
+    from tests.test_clips_notify import _Webhook
+
+    seq = data_dir / "synth_tracks" / "synth01"
+    db = tmp_path / "faces.db"
+    runner = CliRunner()
+    for photo in sorted((seq / "enrollment").glob("*.jpg")):
+        res = runner.invoke(app, ["db", "enroll", photo.stem, str(photo), "--db", str(db)])
+        assert res.exit_code == 0, res.output
+    hook = _Webhook()
+    try:
+        cfg = _config(tmp_path, [{
+            "name": "synth", "source": str(seq / "video.mp4"),
+            "alerts": {"mode": "ON_KNOWNS", "holdoff_s": 1000},
+            "clips": {"enabled": True, "pre_s": 1, "post_s": 1},
+            "notify": {"urls": [f"json://127.0.0.1:{hook.port}/alert"]},
+            "tracker": {"recognition": {"enabled": True, "database": str(db)}},
+        }], clips={"dir": str(tmp_path / "clips")})
+        mon = Monitor(cfg)
+        counters = mon.run(duration_s=40)
+    finally:
+        hook.close()
+    assert counters["synth"].failures == 0
+    with EventStore(tmp_path / "ev.db") as store:
+        alerts = store.query(kind="alert")
+    assert len(alerts) == 2  # the two enrolled actors, once each
+    for a in alerts:
+        clip = Path(a["clip"])
+        assert clip.is_file() and clip.with_suffix(".json").is_file(), a
+        side = json.loads(clip.with_suffix(".json").read_text())
+        assert any(x["person"] == a["person"] for x in side["alerts"])
+    assert mon.clip_writer is not None and mon.clip_writer.written == counters["synth"].clips
+    assert len(hook.bodies) == len(alerts)
+    messages = [b["message"] for b in hook.bodies]
+    for a in alerts:
+        assert any(a["person"] in m and a["clip"] in m for m in messages), (a, messages)

@@ -28,11 +28,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from facetrack.config import AlertsConfig, EventsConfig, TrackerConfig, load_yaml
+from facetrack.config import AlertsConfig, ClipsConfig, EventsConfig, TrackerConfig, load_yaml
+from facetrack.storage.clips import ClipStorageConfig
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NotifyConfig(_Strict):
+    """Notifications of one camera's alerts through Apprise (email, Slack, Telegram, webhooks,
+    ... https://github.com/caronc/apprise/wiki)."""
+
+    urls: list[str] = Field(default_factory=list, description="Apprise URLs (none = off).")
+    title: str = Field("facetrack: {reason} on {camera}", description="Title template.")
+    body: str = Field(
+        "{reason} on camera {camera} at {time}: {person}. Clip: {clip}",
+        description="Body template: {camera} {reason} {person} {time} {clip} {track_id}.",
+    )
+    timeout_s: float = Field(10.0, gt=0.0, description="Give up one attempt after this.")
+    retries: int = Field(3, ge=0, le=20, description="Attempts after the first.")
 
 
 class CameraConfig(_Strict):
@@ -53,6 +68,8 @@ class CameraConfig(_Strict):
     )
     events: EventsConfig = EventsConfig()
     alerts: AlertsConfig = AlertsConfig()
+    clips: ClipsConfig = ClipsConfig()
+    notify: NotifyConfig = NotifyConfig()
     tracker: TrackerConfig = TrackerConfig()
 
     @model_validator(mode="after")
@@ -81,6 +98,7 @@ class MetricsConfig(_Strict):
 class MonitorConfig(_Strict):
     cameras: list[CameraConfig] = Field(..., min_length=1)
     store: StoreConfig = StoreConfig()
+    clips: ClipStorageConfig = ClipStorageConfig()
     metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")

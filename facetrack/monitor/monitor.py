@@ -10,6 +10,7 @@ the sources, ends the open tracks (``track_ended``) and flushes the store.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -19,10 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from facetrack.errors import FacetrackError
-from facetrack.events import Event
+from facetrack.events import Alert, Event
 from facetrack.monitor.config import CameraConfig, MonitorConfig
 from facetrack.rules.events import AlertPolicy, EventRules
+from facetrack.sinks.clips import ClipRecorder, ClipStorage, ClipWriter
+from facetrack.sinks.notify import Notifier
 from facetrack.sources.live import Backoff, LiveSource, LiveStats
+from facetrack.storage.clips import make_clip_storage
 from facetrack.storage.events import EventsJsonl, EventStore
 
 log = logging.getLogger(__name__)
@@ -35,17 +39,25 @@ class CameraCounters:
     alerts: int = 0
     failures: int = 0
     last_failure: str | None = None
+    clips: int = 0
     live: LiveStats = field(default_factory=LiveStats)
 
 
 class _Camera:
     def __init__(self, config: CameraConfig, publish: Callable[[list[Event]], None],
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, clips: tuple[ClipWriter, ClipStorage] | None) -> None:
         self.config = config
         self.publish = publish
         self.stop = stop
         self.counters = CameraCounters()
         self.source: LiveSource | None = None
+        self.storage = clips[1] if clips is not None else None
+        self.recorder = (ClipRecorder(config.name, config.clips, clips[0])
+                         if clips is not None and config.clips.enabled else None)
+        self.notifier = (Notifier(config.name, config.notify.urls, config.notify.title,
+                                  config.notify.body, config.notify.timeout_s,
+                                  config.notify.retries)
+                         if config.notify.urls else None)
         self.thread = threading.Thread(target=self._run, name=f"camera-{config.name}",
                                        daemon=True)
 
@@ -97,6 +109,12 @@ class _Camera:
             for result in results:
                 events = rules.consume(result)
                 alerts = policy.consider(events)
+                if self.recorder is not None:
+                    self.recorder.push(result)
+                    alerts = [self._record(a) for a in alerts]
+                if self.notifier is not None:
+                    for a in alerts:
+                        self.notifier.notify(a, a.clip)
                 self.counters.processed += 1
                 last_index, last_t = result.frame.index, result.frame.timestamp
                 if events or alerts:
@@ -105,10 +123,15 @@ class _Camera:
                     break
         self._publish(rules.close(last_index, last_t))
 
+    def _record(self, alert: Alert) -> Alert:
+        assert self.recorder is not None and self.storage is not None
+        key = self.recorder.alert(alert)
+        self.counters.clips = self.recorder.opened
+        return dataclasses.replace(alert, clip=self.storage.link(key))
+
     def _publish(self, events: list[Event]) -> None:
         if not events:
             return
-        from facetrack.events import Alert
 
         self.counters.events += sum(not isinstance(e, Alert) for e in events)
         self.counters.alerts += sum(isinstance(e, Alert) for e in events)
@@ -117,6 +140,13 @@ class _Camera:
     def close(self) -> None:
         if self.source is not None:
             self.source.close()
+
+    def finish(self) -> None:
+        """After the thread ended: the open clip is finished, queued notifications sent."""
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.notifier is not None:
+            self.notifier.close()
 
 
 def _log_state(camera: str, state: str, reason: str | None) -> None:
@@ -137,7 +167,15 @@ class Monitor:
         self._store: EventStore | None = None
         self._jsonl: EventsJsonl | None = None
         self._sink_lock = threading.Lock()
-        self.cameras = {c.name: _Camera(c, self._publish, self._stop) for c in config.cameras}
+        self.clip_storage: Any = None
+        self.clip_writer: ClipWriter | None = None
+        clips = None
+        if any(c.clips.enabled for c in config.cameras):
+            self.clip_storage = make_clip_storage(config.clips)
+            self.clip_writer = ClipWriter(self.clip_storage)
+            clips = (self.clip_writer, self.clip_storage)
+        self.cameras = {c.name: _Camera(c, self._publish, self._stop, clips)
+                        for c in config.cameras}
 
     def _publish(self, events: list[Event]) -> None:
         with self._sink_lock:
@@ -181,6 +219,13 @@ class Monitor:
             self.stop()
             for cam in self.cameras.values():
                 cam.thread.join(timeout=30)
+                cam.finish()
+            if self.clip_writer is not None:
+                self.clip_writer.close()  # every finished clip encoded and stored
+            if hasattr(self.clip_storage, "flush"):
+                self.clip_storage.flush(timeout=10.0)  # what fails stays spooled for next time
+            if hasattr(self.clip_storage, "close"):
+                self.clip_storage.close()
             if server is not None:
                 server.shutdown()
                 server.server_close()

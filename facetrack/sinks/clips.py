@@ -1,0 +1,212 @@
+"""Evidence clips: a ring buffer of the last seconds per camera, saved around alerts.
+
+``ClipRecorder.push(result)`` keeps the last ``pre_s`` seconds of processed frames (JPEG in
+memory, so memory stays bounded); ``alert(alert)`` opens a clip from ``pre_s`` before the alert
+to ``post_s`` after it, or extends the open one (overlapping alerts make one clip, up to
+``max_s``). A finished clip goes to a background writer that encodes H.264 MP4 (frame times
+kept from the timestamps) plus a JSON sidecar (camera, times, alerts, per-frame results) and
+hands both to the clip storage. The clip's key is fixed when it opens, so a notification can
+link to it before it is written. ``close()`` finishes the open clip with what it has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from facetrack.config import ClipsConfig
+from facetrack.events import Alert
+from facetrack.results import FrameResult
+from facetrack.sinks.video import annotate
+
+log = logging.getLogger(__name__)
+
+
+class ClipStorage(Protocol):
+    """Where finished clips go: ``put`` takes the MP4 and sidecar files written in a spool
+    folder and returns the clip's link; it must never lose them (retry later if needed)."""
+
+    def link(self, key: str) -> str: ...
+
+    def put(self, key: str, video: Path, sidecar: Path) -> None: ...
+
+    def spool_dir(self) -> Path: ...
+
+
+@dataclass
+class _Held:
+    timestamp: float
+    index: int
+    jpeg: bytes
+    record: dict[str, Any]
+
+
+@dataclass
+class _Clip:
+    key: str
+    start: float
+    end: float
+    frames: list[_Held]
+    alerts: list[Alert] = field(default_factory=list)
+
+
+class ClipRecorder:
+    def __init__(self, camera: str, config: ClipsConfig, writer: ClipWriter) -> None:
+        self.camera = camera
+        self.config = config
+        self.writer = writer
+        self._ring: deque[_Held] = deque()
+        self._open: _Clip | None = None
+        self._lock = threading.Lock()
+        self.opened = 0
+
+    def push(self, result: FrameResult) -> None:
+        image = annotate(result) if self.config.annotated else result.frame.image
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY,
+                                               self.config.jpeg_quality])
+        if not ok:
+            return
+        held = _Held(result.frame.timestamp, result.frame.index, buf.tobytes(),
+                     result.to_json())
+        with self._lock:
+            t = held.timestamp
+            self._ring.append(held)
+            while self._ring and self._ring[0].timestamp < t - self.config.pre_s:
+                self._ring.popleft()
+            clip = self._open
+            if clip is not None:
+                clip.frames.append(held)
+                if t >= clip.end:
+                    self._finish()
+
+    def alert(self, alert: Alert) -> str:
+        """Open or extend the clip for ``alert``; return the clip's key."""
+        cfg = self.config
+        t = alert.timestamp
+        with self._lock:
+            clip = self._open
+            if clip is not None and t <= clip.end and t + cfg.post_s - clip.start <= cfg.max_s:
+                clip.end = max(clip.end, t + cfg.post_s)
+                clip.alerts.append(alert)
+                return clip.key
+            if clip is not None:
+                self._finish()
+            when = datetime.now(timezone.utc)
+            key = (f"{self.camera}/{when:%Y%m%d}/{self.camera}-{when:%Y%m%dT%H%M%S%f}"
+                   f"-{alert.reason}")
+            frames = [h for h in self._ring if h.timestamp >= t - cfg.pre_s]
+            self._open = _Clip(key, t - cfg.pre_s, t + cfg.post_s, frames, [alert])
+            self.opened += 1
+            return key
+
+    def _finish(self) -> None:
+        clip, self._open = self._open, None
+        if clip is not None and clip.frames:
+            self.writer.submit(self.camera, clip)
+
+    def close(self) -> None:
+        with self._lock:
+            self._finish()
+
+
+class ClipWriter:
+    """One background thread encodes clips and stores them, off the frame path. ``close()``
+    writes every clip still queued before returning."""
+
+    def __init__(self, storage: ClipStorage) -> None:
+        self.storage = storage
+        self.written = 0
+        self.failed = 0
+        self._queue: queue.Queue[tuple[str, _Clip] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="clip-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, camera: str, clip: _Clip) -> None:
+        self._queue.put((camera, clip))
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            camera, clip = item
+            try:
+                self._write(camera, clip)
+                self.written += 1
+            except Exception:  # keep writing the next clips; the reason is logged
+                self.failed += 1
+                log.exception("camera %s: clip %s could not be written", camera, clip.key)
+
+    def _write(self, camera: str, clip: _Clip) -> None:
+        spool = self.storage.spool_dir()
+        stem = clip.key.replace("/", "__")
+        video = spool / f"{stem}.mp4"
+        sidecar = spool / f"{stem}.json"
+        encode_mp4(video, clip.frames)
+        meta = {
+            "camera": camera, "key": clip.key,
+            "start_s": round(clip.frames[0].timestamp, 4),
+            "end_s": round(clip.frames[-1].timestamp, 4),
+            "frames": len(clip.frames),
+            "alerts": [a.to_dict() for a in clip.alerts],
+            "results": [h.record for h in clip.frames],
+        }
+        tmp = sidecar.with_suffix(".json.part")
+        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(sidecar)
+        self.storage.put(clip.key, video, sidecar)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+def encode_mp4(path: Path, frames: list[_Held]) -> None:
+    """H.264 MP4 with each frame at its own time (ms precision): live frames are irregular."""
+    h, w = _decode(frames[0].jpeg).shape[:2]
+    size = (w - w % 2, h - h % 2)
+    part = path.with_suffix(".mp4.part")
+    with av.open(str(part), mode="w", format="mp4") as container:
+        stream: Any = container.add_stream("libx264", rate=Fraction(1000, 1))
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        stream.options = {"crf": "23", "preset": "veryfast"}
+        t0 = frames[0].timestamp
+        last_pts = -1
+        for held in frames:
+            image = _decode(held.jpeg)
+            if (image.shape[1], image.shape[0]) != size:
+                image = np.asarray(cv2.resize(image, size), np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            pts = max(last_pts + 1, round((held.timestamp - t0) * 1000))
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            last_pts = pts
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    part.replace(path)
+
+
+def _decode(jpeg: bytes) -> npt.NDArray[np.uint8]:
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("a held frame could not be decoded")
+    return np.asarray(image, np.uint8)
