@@ -50,6 +50,13 @@ class NotifyConfig(_Strict):
     retries: int = Field(3, ge=0, le=20, description="Attempts after the first.")
 
 
+class PushConfig(_Strict):
+    url: str | None = Field(None, description="rtsp:// URL of a server accepting published "
+                            "streams (e.g. MediaMTX); the annotated stream goes there.")
+    fps: float = Field(10.0, gt=0.0, le=60.0, description="Frame rate of the pushed stream.")
+    transport: Literal["udp", "tcp"] | None = Field(None, description="RTSP transport.")
+
+
 class CameraConfig(_Strict):
     name: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
                       description="Unique camera name (letters, digits, _ . -).")
@@ -70,6 +77,7 @@ class CameraConfig(_Strict):
     alerts: AlertsConfig = AlertsConfig()
     clips: ClipsConfig = ClipsConfig()
     notify: NotifyConfig = NotifyConfig()
+    push: PushConfig = PushConfig()
     tracker: TrackerConfig = TrackerConfig()
 
     @model_validator(mode="after")
@@ -89,6 +97,13 @@ class StoreConfig(_Strict):
                                       description="Also append every event here (null = no).")
 
 
+class LiveViewConfig(_Strict):
+    port: int | None = Field(None, ge=0, le=65535, description="Serve the annotated cameras "
+                             "as MJPEG on this port: http://HOST:PORT/ (null = off).")
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 = every "
+                      "interface; the view shows faces: keep it private).")
+
+
 class MetricsConfig(_Strict):
     port: int | None = Field(None, ge=1, le=65535,
                              description="Serve Prometheus metrics on this port (null = off).")
@@ -99,6 +114,7 @@ class MonitorConfig(_Strict):
     cameras: list[CameraConfig] = Field(..., min_length=1)
     store: StoreConfig = StoreConfig()
     clips: ClipStorageConfig = ClipStorageConfig()
+    live_view: LiveViewConfig = LiveViewConfig()
     metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")

@@ -24,7 +24,9 @@ from facetrack.events import Alert, Event
 from facetrack.monitor.config import CameraConfig, MonitorConfig
 from facetrack.rules.events import AlertPolicy, EventRules
 from facetrack.sinks.clips import ClipRecorder, ClipStorage, ClipWriter
+from facetrack.sinks.live_view import LiveView, RtspPush
 from facetrack.sinks.notify import Notifier
+from facetrack.sinks.video import annotate
 from facetrack.sources.live import Backoff, LiveSource, LiveStats
 from facetrack.storage.clips import make_clip_storage
 from facetrack.storage.events import EventsJsonl, EventStore
@@ -45,8 +47,12 @@ class CameraCounters:
 
 class _Camera:
     def __init__(self, config: CameraConfig, publish: Callable[[list[Event]], None],
-                 stop: threading.Event, clips: tuple[ClipWriter, ClipStorage] | None) -> None:
+                 stop: threading.Event, clips: tuple[ClipWriter, ClipStorage] | None,
+                 view: LiveView | None = None) -> None:
         self.config = config
+        self.view = view
+        self.push = (RtspPush(config.push.url, config.push.fps, config.push.transport)
+                     if config.push.url else None)
         self.publish = publish
         self.stop = stop
         self.counters = CameraCounters()
@@ -115,6 +121,10 @@ class _Camera:
                 if self.notifier is not None:
                     for a in alerts:
                         self.notifier.notify(a, a.clip)
+                if self.view is not None:
+                    self.view.put(cfg.name, result)
+                if self.push is not None:
+                    self.push.put(annotate(result))
                 self.counters.processed += 1
                 last_index, last_t = result.frame.index, result.frame.timestamp
                 if events or alerts:
@@ -147,6 +157,8 @@ class _Camera:
             self.recorder.close()
         if self.notifier is not None:
             self.notifier.close()
+        if self.push is not None:
+            self.push.close()
 
 
 def _log_state(camera: str, state: str, reason: str | None) -> None:
@@ -174,7 +186,11 @@ class Monitor:
             self.clip_storage = make_clip_storage(config.clips)
             self.clip_writer = ClipWriter(self.clip_storage)
             clips = (self.clip_writer, self.clip_storage)
-        self.cameras = {c.name: _Camera(c, self._publish, self._stop, clips)
+        self.view: LiveView | None = None
+        if config.live_view.port is not None:
+            self.view = LiveView([c.name for c in config.cameras], config.live_view.port,
+                                 config.live_view.host)
+        self.cameras = {c.name: _Camera(c, self._publish, self._stop, clips, self.view)
                         for c in config.cameras}
 
     def _publish(self, events: list[Event]) -> None:
@@ -231,6 +247,8 @@ class Monitor:
                 server.server_close()
             self._log_counters()
         finally:
+            if self.view is not None:
+                self.view.close()
             with self._sink_lock:
                 if self._jsonl is not None:
                     self._jsonl.close()

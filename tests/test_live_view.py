@@ -1,0 +1,109 @@
+"""The MJPEG live view (a real HTTP client reads the multipart stream) and the RTSP push (a
+real RTSP server receives the annotated stream and a client pulls it back)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from facetrack.errors import OutputError
+from facetrack.faces import Faces
+from facetrack.frames import Frame
+from facetrack.results import FrameResult
+from facetrack.sinks.live_view import LiveView, RtspPush
+from facetrack.sources.live import Backoff, LiveSource
+from tests.live_support import RtspServer
+
+
+def _result(i: int, w: int = 320, h: int = 240) -> FrameResult:
+    image = np.full((h, w, 3), 40 + i % 200, np.uint8)
+    faces = Faces.from_arrays([[50, 50, 120, 140]], [0.9], track_id=[7])
+    return FrameResult(Frame(image, "cam", i, i / 10), faces)
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return bytes(resp.read())
+
+
+def test_mjpeg_view_index_still_and_stream() -> None:
+    view = LiveView(["door", "hall"], port=0)
+    base = f"http://127.0.0.1:{view.port}"
+    try:
+        page = _get(base + "/").decode()
+        assert '<img src="/cameras/door.mjpg"' in page and "hall" in page
+        with pytest.raises(urllib.error.HTTPError) as err:
+            _get(base + "/cameras/door.jpg")
+        assert err.value.code == 503  # no frame yet
+        err.value.close()
+        view.put("door", _result(1))
+        still = cv2.imdecode(np.frombuffer(_get(base + "/cameras/door.jpg"), np.uint8),
+                             cv2.IMREAD_COLOR)
+        assert still.shape == (240, 320, 3)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            _get(base + "/cameras/nope.mjpg")
+        assert err.value.code == 404
+        err.value.close()
+        with urllib.request.urlopen(base + "/cameras/door.mjpg", timeout=5) as resp:
+            assert resp.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+            frames = []
+            for i in range(2, 5):
+                view.put("door", _result(i))
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += resp.read(1)
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                frames.append(cv2.imdecode(np.frombuffer(resp.read(length), np.uint8),
+                                           cv2.IMREAD_COLOR))
+                resp.read(2)
+            assert all(f is not None and f.shape == (240, 320, 3) for f in frames)
+    finally:
+        view.close()
+
+
+def test_view_port_in_use_is_a_clear_error() -> None:
+    view = LiveView(["a"], port=0)
+    try:
+        with pytest.raises(OutputError, match="cannot listen"):
+            LiveView(["a"], port=view.port)
+    finally:
+        view.close()
+
+
+def test_rtsp_push_reaches_a_real_server() -> None:
+    """Annotated frames pushed at 10 fps are pulled back from the server at their size."""
+    server = RtspServer()
+    push = RtspPush(server.publish_url("annotated"), fps=10)
+    stop = threading.Event()
+
+    def feed() -> None:
+        i = 0
+        while not stop.is_set():
+            push.put(_result(i).frame.image)
+            i += 1
+            time.sleep(0.1)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        deadline = time.monotonic() + 20
+        while push.sent < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert push.sent >= 5, (push.sent, push.last_error)
+        with LiveSource(server.url("annotated"), backoff=Backoff(0.2, 2, 1, 0.1),
+                        read_timeout=3, open_timeout=3) as src:
+            assert src.wait_online(15), src.stats
+            frame = next(iter(src))
+        assert frame.image.shape[:2] == (240, 320)
+    finally:
+        stop.set()
+        feeder.join()
+        push.close()
+        server.stop()
