@@ -121,6 +121,12 @@ class LiveSource(Closing):
                                         daemon=True)
         self._thread.start()
 
+    @property
+    def started_at(self) -> float:
+        """``time.monotonic()`` at which frame timestamps are 0: a frame was decoded at
+        ``started_at + frame.timestamp``."""
+        return self._t0
+
     # -- consumer side -------------------------------------------------------------------------
 
     @property
