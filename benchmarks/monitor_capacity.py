@@ -1,8 +1,8 @@
 """How many 720p cameras at 10 fps one machine sustains with analysis on, without drops.
 
-    python -m benchmarks.monitor_capacity [--max-cameras 4] [--seconds 60] [--fps-cap 10]
+    python -m benchmarks.monitor_capacity [--cameras 1 2 4 6] [--seconds 60] [--fps-cap 10]
 
-For N = 1 .. ``--max-cameras``: N cameras, each a 1280x720 synth_tracks clip played in a loop
+For each N of ``--cameras``: N cameras, each a 1280x720 synth_tracks clip played in a loop
 at its native 25 fps (decoded like a camera stream), processed at ``--fps-cap`` by one
 ``Monitor`` with every stage (detect, track, landmarks, head pose, eye and attention signals,
 events). Per N: frames processed per second per camera (median over cameras), the share of
@@ -25,13 +25,13 @@ from facetrack.monitor import Monitor, MonitorConfig
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-cameras", type=int, default=4)
+    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4, 6])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps-cap", type=float, default=10.0)
     args = parser.parse_args()
     root = data_root() / "synth_tracks"
     rows = []
-    for n in range(1, args.max_cameras + 1):
+    for n in args.cameras:
         tmp = Path(tempfile.mkdtemp(prefix="facetrack-capacity-"))
         cfg = MonitorConfig.model_validate({
             "store": {"events_db": str(tmp / "events.db"), "events_jsonl": None},

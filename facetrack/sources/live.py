@@ -232,7 +232,7 @@ class LiveSource(Closing):
             time_base = stream.time_base
             start_wall: float | None = None
             first_pts: int | None = None
-            last_accept = -1e9
+            next_due = 0.0  # fps cap: the time the next frame may be taken
             for vf in container.decode(stream):
                 if self._stop.is_set():
                     break
@@ -249,10 +249,14 @@ class LiveSource(Closing):
                 if not delivered:
                     delivered = True
                     self._set_state("online", None)
-                if self.fps_cap and now - last_accept < 1.0 / self.fps_cap - 1e-4:
-                    self.stats.skipped += 1
-                    continue
-                last_accept = now
+                if self.fps_cap:
+                    # a schedule, not "1/fps since the last one": 25 fps capped at 10 gives
+                    # 10, not 8.3 (every third frame); after a stall it does not burst
+                    period = 1.0 / self.fps_cap
+                    if now < next_due - 1e-4:
+                        self.stats.skipped += 1
+                        continue
+                    next_due = max(next_due + period, now)
                 image = vf.to_ndarray(format="bgr24")
                 self._size = (image.shape[1], image.shape[0])
                 frame = Frame(image, self.source_id, index - 1, now - self._t0)
