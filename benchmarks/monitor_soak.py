@@ -181,6 +181,10 @@ def main() -> None:
     opened = sum(c.clips for c in counters.values())
     writer = mon.clip_writer
     print()
+    trend = [after[int(q * (len(after) - 1))] for q in (0.0, 0.25, 0.5, 0.75, 1.0)] if after \
+        else []
+    print("RSS after warm-up at 0/25/50/75/100% of the rest of the run (MB): "
+          + " / ".join(f"{m:.0f}" for m in trend))
     print_table(["minutes", "RSS after warm-up MB", "RSS end MB", "growth", "RSS max MB",
                  "alerts (counted)", "alerts (stored)", "clips opened", "clips written",
                  "clips on disk", "notifications received"], [[

@@ -42,22 +42,30 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+RTP_BLOCK = 40  # UDP ports per server: 2 per publisher or client session
+
+
 class RtspServer:
     """tests/rtsp/server.js: publish on ``publish_url(name)``, pull from ``url(name)``."""
+
+    _made = 0
 
     def __init__(self) -> None:
         require(shutil.which("node") is not None
                 and (RTSP_DIR / "node_modules" / "rtsp-streaming-server").is_dir(),
                 "the test RTSP server (node + tests/rtsp/node_modules)")
         self.publish_port, self.client_port = free_port(), free_port()
-        rtp = 30000 + (os.getpid() % 2000) * 10
+        # each server gets its own block of RTP (UDP) ports: servers sharing one block (several
+        # cameras in one process) would steal each other's streams
+        RtspServer._made += 1
+        self._rtp = 20000 + ((os.getpid() % 400) * 100 + RtspServer._made * RTP_BLOCK) % 40000
         self.proc: subprocess.Popen[bytes] | None = None
-        self._rtp = rtp
         self.start()
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["node", "server.js", str(self.publish_port), str(self.client_port), str(self._rtp)],
+            ["node", "server.js", str(self.publish_port), str(self.client_port), str(self._rtp),
+             str(RTP_BLOCK)],
             cwd=RTSP_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_port(self.publish_port)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +133,82 @@ def test_file_at_native_rate_loop_and_fps_cap(clip: Path) -> None:
         assert src.stats.skipped >= 30
     span = capped[-1].timestamp - capped[0].timestamp
     assert 1.5 <= span <= 2.6, span  # 10 frames at <= 5 fps
+
+
+@pytest.mark.data
+def test_http_stream_source(clip: Path) -> None:
+    """A clip served over HTTP by a real web server is read like a camera stream."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    # Python's simple server ignores Range requests: serve the index (moov) first so FFmpeg
+    # never has to seek back, as a streaming HTTP source would
+    web = clip.parent / "web"
+    web.mkdir(exist_ok=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip),
+                    "-c", "copy", "-movflags", "+faststart", str(web / clip.name)], check=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(Quiet, directory=str(web)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+        with LiveSource(url, backoff=FAST, read_timeout=3.0) as src:
+            frames = _take(src, 5)
+        assert len(frames) == 5 and frames[0].image.shape[1] == 640
+        assert src.stats.state == "stopped"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("behaviour", ["silent", "garbage"])
+def test_a_silent_or_garbage_server_keeps_the_source_reconnecting(behaviour: str) -> None:
+    """A server that accepts the connection and then says nothing (the read timeout, the
+    decoder watchdog, gives up) or sends garbage: the source reconnects instead of hanging or
+    dying, and close() is prompt."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+                if behaviour == "garbage":
+                    conn.sendall(bytes(random.Random(len(held)).randbytes(4096)))
+                    conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        t0 = time.monotonic()
+        src = LiveSource(f"rtsp://127.0.0.1:{port}/silent", backoff=FAST, open_timeout=1.0,
+                         read_timeout=1.0)
+        try:
+            end = t0 + 15
+            while src.stats.reconnects < 2 and time.monotonic() < end:
+                time.sleep(0.05)
+            assert src.stats.reconnects >= 2, src.stats
+            assert time.monotonic() - t0 < 10
+        finally:
+            src.close()
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
