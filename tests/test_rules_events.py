@@ -192,3 +192,15 @@ def test_parse_since() -> None:
     assert parse_since("15m") < parse_since("1m")
     with pytest.raises(InputError, match="ISO time"):
         parse_since("yesterday")
+
+
+def test_alert_memory_is_bounded_by_the_holdoff() -> None:
+    """Thousands of different tracks over hours: expired hold-offs are forgotten."""
+    rules = EventRules("cam", EventsConfig(end_after_s=0.05))
+    policy = AlertPolicy(AlertsConfig(on=["track_started"], holdoff_s=1.0), rules)
+    alerts = 0
+    for i in range(3000):
+        ev = rules.consume(result(i, [{"track": i + 1}]))
+        alerts += len(policy.consider(ev))
+    assert alerts == 3000
+    assert len(policy._last) <= 1001

@@ -207,7 +207,9 @@ class AlertPolicy:
         self.rules = rules
         self.same_threshold = same_threshold
         self._last: dict[tuple[str, str], float] = {}
-        self._unknowns: list[npt.NDArray[np.float32]] = []
+        # unknown faces that alerted: number -> (mean embedding, last alert time)
+        self._unknowns: dict[int, tuple[npt.NDArray[np.float32], float]] = {}
+        self._next_unknown = 1
 
     def _wanted(self, event: Event) -> bool:
         mode = self.config.mode
@@ -225,14 +227,25 @@ class AlertPolicy:
         emb = self.rules.mean_embedding(event.track_id)
         if emb is None:
             return f"track:{event.track_id}", -1
-        for n, known in enumerate(self._unknowns):
+        for n, (known, _) in self._unknowns.items():
             if float(known @ emb) >= self.same_threshold:
-                return f"unknown:{n + 1}", -1
-        self._unknowns.append(emb)
-        return f"unknown:{len(self._unknowns)}", -1
+                self._unknowns[n] = (known, event.timestamp)
+                return f"unknown:{n}", -1
+        n, self._next_unknown = self._next_unknown, self._next_unknown + 1
+        self._unknowns[n] = (emb, event.timestamp)
+        return f"unknown:{n}", -1
+
+    def _prune(self, now: float) -> None:
+        """Forget hold-offs that have expired (a monitor runs for days: these must not
+        grow without bound)."""
+        horizon = now - self.config.holdoff_s
+        self._last = {k: t for k, t in self._last.items() if t >= horizon}
+        self._unknowns = {n: v for n, v in self._unknowns.items() if v[1] >= horizon}
 
     def consider(self, events: Sequence[Event]) -> list[Alert]:
         alerts: list[Alert] = []
+        if events and len(self._last) + len(self._unknowns) > 1000:
+            self._prune(events[0].timestamp)
         for event in events:
             if not self._wanted(event):
                 continue
