@@ -214,6 +214,7 @@ class Monitor:
             cam.close()
 
     def run(self, duration_s: float | None = None) -> dict[str, CameraCounters]:
+        limit_malloc_arenas()
         store_cfg = self.config.store
         self._store = EventStore(store_cfg.events_db)
         try:
@@ -305,3 +306,22 @@ class _Collector:
         for cam, c in counters.items():
             online.add_metric([cam], 1.0 if c.live.state == "online" else 0.0)
         yield online
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Ask glibc for at most ``arenas`` malloc arenas (``M_ARENA_MAX``), as
+    ``MALLOC_ARENA_MAX=2`` would. Many threads each freeing large buffers (decoders, clip
+    encoders) otherwise spread memory over many arenas that are rarely returned: in the 2-camera
+    soak RSS rose 18% in 4 minutes without the limit and 4.9% (not steadily) with it. A no-op
+    where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(-8, arenas))  # M_ARENA_MAX = -8 in glibc's malloc.h
+    except (OSError, AttributeError):
+        return False
