@@ -3,10 +3,13 @@ real RTSP server receives the annotated stream and a client pulls it back)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,7 +21,7 @@ from facetrack.frames import Frame
 from facetrack.results import FrameResult
 from facetrack.sinks.live_view import LiveView, RtspPush
 from facetrack.sources.live import Backoff, LiveSource
-from tests.live_support import RtspServer
+from tests.live_support import RtspServer, require
 
 
 def _result(i: int, w: int = 320, h: int = 240) -> FrameResult:
@@ -66,6 +69,43 @@ def test_mjpeg_view_index_still_and_stream() -> None:
             assert all(f is not None and f.shape == (240, 320, 3) for f in frames)
     finally:
         view.close()
+
+
+def test_a_real_browser_shows_the_live_cameras(tmp_path: Path) -> None:
+    """Debian's chromium (headless) opens the index page and paints the camera's MJPEG
+    stream: the green test frame covers the image area of the screenshot."""
+    browser = shutil.which("chromium")
+    require(browser is not None, "chromium (Debian package)")
+    view = LiveView(["door"], port=0)
+    stop = threading.Event()
+
+    def feed() -> None:
+        i = 0
+        while not stop.is_set():
+            image = np.full((240, 320, 3), (0, 160, 0), np.uint8)
+            faces = Faces.from_arrays([[50, 50, 120, 140]], [0.9], track_id=[7])
+            view.put("door", FrameResult(Frame(image, "door", i, i / 10), faces))
+            i += 1
+            time.sleep(0.1)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    shot = tmp_path / "shot.png"
+    try:
+        subprocess.run(
+            [str(browser), "--headless=new", "--no-sandbox", "--disable-gpu",
+             "--hide-scrollbars", f"--screenshot={shot}", "--window-size=800,600",
+             "--virtual-time-budget=3000", f"http://127.0.0.1:{view.port}/"],
+            capture_output=True, timeout=60, check=True,
+        )
+    finally:
+        stop.set()
+        feeder.join()
+        view.close()
+    image = cv2.imread(str(shot))
+    assert image is not None
+    green = (image[:, :, 1] > 120) & (image[:, :, 0] < 60) & (image[:, :, 2] < 60)
+    assert green.sum() > 0.8 * 320 * 240 * 0.9, int(green.sum())
 
 
 def test_view_port_in_use_is_a_clear_error() -> None:
