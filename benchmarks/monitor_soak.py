@@ -21,20 +21,17 @@ local HTTP receiver. Printed:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 from benchmarks._common import data_root, print_table
 from facetrack.events import Alert, Event
 from facetrack.monitor import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
-from tests.live_support import Camera, short_gop_copy
+from tests.live_support import Camera, WebhookReceiver, short_gop_copy
 
 
 def rss_mb() -> float:
@@ -42,28 +39,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-class Receiver:
-    """Webhook receiver: records when each notification arrived (monotonic)."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[tuple[float, dict[str, Any]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.arrivals.append((time.monotonic(), json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -90,7 +65,7 @@ def main() -> None:
     clips = [short_gop_copy(root / f"synth0{i % 4 + 1}" / "video.mp4", tmp / f"cam{i}.mp4",
                             seconds=12, width=args.width) for i in range(args.cameras)]
     cams = [Camera(c, f"cam{i}") for i, c in enumerate(clips)]
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     cfg = MonitorConfig.model_validate({
         "store": {"events_db": str(tmp / "events.db"), "events_jsonl": str(tmp / "ev.jsonl")},
         "clips": {"dir": str(tmp / "clips")},
@@ -153,6 +128,7 @@ def main() -> None:
     for cam in cams:
         cam.close()
     time.sleep(2)  # late notifications
+    receiver.close()
 
     counters = mon.counters()
     with EventStore(tmp / "events.db") as store:

@@ -56,3 +56,13 @@ def write_video(path: Path, frames: Iterator[np.ndarray] | Sequence[np.ndarray],
         for p in s.encode():
             c.mux(p)
     return path
+
+
+@pytest.fixture(scope="session")
+def live_clip(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """synth01 as a 640-wide, 6 s clip with a keyframe every 10 frames: a camera stream for
+    the live tests (made once per session with ffmpeg)."""
+    from tests.live_support import short_gop_copy
+
+    src = data_dir / "synth_tracks" / "synth01" / "video.mp4"
+    return short_gop_copy(src, tmp_path_factory.mktemp("live") / "cam.mp4")

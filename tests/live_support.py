@@ -6,12 +6,16 @@ installs both (scripts/install dev), so a skip there would hide a broken setup.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +145,34 @@ class Camera:
 
     def close(self) -> None:
         self.stop()
+
+
+class WebhookReceiver:
+    """A real HTTP server taking JSON POSTs (Apprise's ``json://``): ``bodies`` in arrival
+    order, ``arrivals`` the same with ``time.monotonic()`` of arrival."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, dict[str, Any]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.arrivals.append((time.monotonic(), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.arrivals]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

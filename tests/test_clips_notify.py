@@ -7,10 +7,8 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import av
@@ -31,7 +29,7 @@ from facetrack.storage.clips import (
     S3ClipStorage,
     make_clip_storage,
 )
-from tests.live_support import free_port, require, wait_port
+from tests.live_support import WebhookReceiver, free_port, require, wait_port
 
 FPS = 10.0
 
@@ -211,32 +209,8 @@ class _Smtp:
                 "&mode=insecure")
 
 
-class _Webhook:
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                outer.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_notifications_arrive_by_email_and_webhook() -> None:
-    smtp, hook = _Smtp(), _Webhook()
+    smtp, hook = _Smtp(), WebhookReceiver()
     try:
         notifier = Notifier("door", [smtp.url(), f"json://127.0.0.1:{hook.port}/alert"],
                             title="facetrack: {reason} on {camera}",

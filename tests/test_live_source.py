@@ -13,20 +13,14 @@ from pathlib import Path
 import pytest
 
 from facetrack.sources.live import Backoff, LiveSource
-from tests.live_support import Camera, short_gop_copy
+from tests.live_support import Camera
 
 FAST = Backoff(initial=0.2, factor=2.0, maximum=1.0, jitter=0.1)
 
 
-@pytest.fixture(scope="module")
-def clip(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    src = data_dir / "synth_tracks" / "synth01" / "video.mp4"
-    return short_gop_copy(src, tmp_path_factory.mktemp("live") / "cam.mp4")
-
-
 @pytest.fixture()
-def camera(clip: Path) -> Iterator[Camera]:
-    cam = Camera(clip, "cam1")
+def camera(live_clip: Path) -> Iterator[Camera]:
+    cam = Camera(live_clip, "cam1")
     yield cam
     cam.close()
 
@@ -104,10 +98,10 @@ def test_unreachable_url_keeps_retrying_and_closes_promptly() -> None:
 
 
 @pytest.mark.data
-def test_slow_processing_drops_old_frames_and_keeps_the_latest(clip: Path) -> None:
+def test_slow_processing_drops_old_frames_and_keeps_the_latest(live_clip: Path) -> None:
     """Played at 25 fps while the consumer takes 0.2 s a frame: most frames are dropped, the
     ones processed are current (their capture index jumps), memory holds one frame."""
-    with LiveSource(clip, realtime=True, loop=True) as src:
+    with LiveSource(live_clip, realtime=True, loop=True) as src:
         got = []
         for frame in src:
             got.append(frame)
@@ -121,14 +115,14 @@ def test_slow_processing_drops_old_frames_and_keeps_the_latest(clip: Path) -> No
 
 
 @pytest.mark.data
-def test_file_at_native_rate_loop_and_fps_cap(clip: Path) -> None:
-    with LiveSource(clip, realtime=True) as src:
+def test_file_at_native_rate_loop_and_fps_cap(live_clip: Path) -> None:
+    with LiveSource(live_clip, realtime=True) as src:
         t0 = time.monotonic()
         frames = list(src)
         took = time.monotonic() - t0
     assert len(frames) == 150 - src.stats.dropped  # 6 s at 25 fps, played once then ends
     assert 5.0 <= took <= 9.0, took  # paced at the native rate
-    with LiveSource(clip, realtime=True, fps_cap=5.0, loop=True) as src:
+    with LiveSource(live_clip, realtime=True, fps_cap=5.0, loop=True) as src:
         capped = _take(src, 10)
         assert src.stats.skipped >= 30
     span = capped[-1].timestamp - capped[0].timestamp
@@ -136,7 +130,7 @@ def test_file_at_native_rate_loop_and_fps_cap(clip: Path) -> None:
 
 
 @pytest.mark.data
-def test_http_stream_source(clip: Path) -> None:
+def test_http_stream_source(live_clip: Path) -> None:
     """A clip served over HTTP by a real web server is read like a camera stream."""
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -147,16 +141,16 @@ def test_http_stream_source(clip: Path) -> None:
 
     # Python's simple server ignores Range requests: serve the index (moov) first so FFmpeg
     # never has to seek back, as a streaming HTTP source would
-    web = clip.parent / "web"
+    web = live_clip.parent / "web"
     web.mkdir(exist_ok=True)
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip),
-                    "-c", "copy", "-movflags", "+faststart", str(web / clip.name)], check=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(live_clip),
+                    "-c", "copy", "-movflags", "+faststart", str(web / live_clip.name)], check=True)
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  functools.partial(Quiet, directory=str(web)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+        url = f"http://127.0.0.1:{server.server_address[1]}/{live_clip.name}"
         with LiveSource(url, backoff=FAST, read_timeout=3.0) as src:
             frames = _take(src, 5)
         assert len(frames) == 5 and frames[0].image.shape[1] == 640

@@ -21,22 +21,26 @@ from facetrack.cli import app
 from facetrack.errors import ConfigError
 from facetrack.monitor import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
-from tests.live_support import Camera, free_port, short_gop_copy
+from tests.live_support import Camera, WebhookReceiver, free_port
 
 pytestmark = pytest.mark.data
 
 
-@pytest.fixture(scope="module")
-def clip(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    src = data_dir / "synth_tracks" / "synth01" / "video.mp4"
-    return short_gop_copy(src, tmp_path_factory.mktemp("mon") / "cam.mp4")
-
-
 @pytest.fixture()
-def camera(clip: Path) -> Iterator[Camera]:
-    cam = Camera(clip, "door")
+def camera(live_clip: Path) -> Iterator[Camera]:
+    cam = Camera(live_clip, "door")
     yield cam
     cam.close()
+
+
+def _enrol_synth01(seq: Path, tmp_path: Path) -> Path:
+    """A face database with the sequence's enrolment photos (its known actors)."""
+    db = tmp_path / "faces.db"
+    runner = CliRunner()
+    for photo in sorted((seq / "enrollment").glob("*.jpg")):
+        res = runner.invoke(app, ["db", "enroll", photo.stem, str(photo), "--db", str(db)])
+        assert res.exit_code == 0, res.output
+    return db
 
 
 def _config(tmp_path: Path, cameras: list[dict], **extra: object) -> MonitorConfig:
@@ -46,13 +50,13 @@ def _config(tmp_path: Path, cameras: list[dict], **extra: object) -> MonitorConf
     return MonitorConfig.model_validate(data)
 
 
-def test_three_cameras_one_down_one_restarted(camera: Camera, clip: Path, tmp_path: Path
+def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, tmp_path: Path
                                               ) -> None:
     port = free_port()
     cfg = _config(tmp_path, [
         {"name": "door", "source": camera.url, "read_timeout_s": 3,
          "events": {"end_after_s": 1}},
-        {"name": "file", "source": str(clip), "loop": True, "fps_cap": 10},
+        {"name": "file", "source": str(live_clip), "loop": True, "fps_cap": 10},
         {"name": "dead", "source": "rtsp://127.0.0.1:9/none", "read_timeout_s": 1},
     ], metrics={"port": port, "log_every_s": 1})
     mon = Monitor(cfg)
@@ -107,11 +111,7 @@ def test_recognition_alerts_once_per_person(data_dir: Path, tmp_path: Path) -> N
     person alerts once (one of them leaves and comes back as a new track), and the unknown
     actors alert once each."""
     seq = data_dir / "synth_tracks" / "synth01"
-    db = tmp_path / "faces.db"
-    runner = CliRunner()
-    for photo in sorted((seq / "enrollment").glob("*.jpg")):
-        res = runner.invoke(app, ["db", "enroll", photo.stem, str(photo), "--db", str(db)])
-        assert res.exit_code == 0, res.output
+    db = _enrol_synth01(seq, tmp_path)
     cfg = _config(tmp_path, [{
         "name": "synth", "source": str(seq / "video.mp4"),
         "alerts": {"mode": "ON_ALL", "holdoff_s": 1000},
@@ -130,10 +130,10 @@ def test_recognition_alerts_once_per_person(data_dir: Path, tmp_path: Path) -> N
     assert len(matched) >= len(known)
 
 
-def test_sigterm_stops_cleanly_and_the_events_cli_reads_the_store(clip: Path,
+def test_sigterm_stops_cleanly_and_the_events_cli_reads_the_store(live_clip: Path,
                                                                    tmp_path: Path) -> None:
     cfg = {"store": {"events_db": str(tmp_path / "ev.db"), "events_jsonl": None},
-           "cameras": [{"name": "file", "source": str(clip), "loop": True}]}
+           "cameras": [{"name": "file", "source": str(live_clip), "loop": True}]}
     path = tmp_path / "mon.yaml"
     path.write_text(yaml.safe_dump(cfg))
     proc = subprocess.Popen([sys.executable, "-m", "facetrack.cli", "monitor", str(path)],
@@ -183,15 +183,9 @@ def test_events_cli_without_a_store(tmp_path: Path) -> None:
 def test_alerts_record_clips_and_notify(data_dir: Path, tmp_path: Path) -> None:
     """Recognition alerts on synth01 with clips and a webhook: every alert names its clip, the
     clip and its sidecar are on disk, and the webhook got one message per alert."""
-    from tests.test_clips_notify import _Webhook
-
     seq = data_dir / "synth_tracks" / "synth01"
-    db = tmp_path / "faces.db"
-    runner = CliRunner()
-    for photo in sorted((seq / "enrollment").glob("*.jpg")):
-        res = runner.invoke(app, ["db", "enroll", photo.stem, str(photo), "--db", str(db)])
-        assert res.exit_code == 0, res.output
-    hook = _Webhook()
+    db = _enrol_synth01(seq, tmp_path)
+    hook = WebhookReceiver()
     try:
         cfg = _config(tmp_path, [{
             "name": "synth", "source": str(seq / "video.mp4"),

@@ -112,19 +112,22 @@ class _Camera:
         self.counters.live = source.stats
         last_index, last_t = 0, 0.0
         with tracker.open(source) as (_, results):
+            drawn_for_clips = self.recorder is not None and cfg.clips.annotated
             for result in results:
                 events = rules.consume(result)
                 alerts = policy.consider(events)
+                # one drawing per frame, shared by the clip buffer and the RTSP push
+                drawn = annotate(result) if self.push is not None or drawn_for_clips else None
                 if self.recorder is not None:
-                    self.recorder.push(result)
+                    self.recorder.push(result, drawn)
                     alerts = [self._record(a) for a in alerts]
                 if self.notifier is not None:
                     for a in alerts:
                         self.notifier.notify(a, a.clip)
                 if self.view is not None:
                     self.view.put(cfg.name, result)
-                if self.push is not None:
-                    self.push.put(annotate(result))
+                if self.push is not None and drawn is not None:
+                    self.push.put(drawn)
                 self.counters.processed += 1
                 last_index, last_t = result.frame.index, result.frame.timestamp
                 if events or alerts:

@@ -73,8 +73,13 @@ class ClipRecorder:
         self._lock = threading.Lock()
         self.opened = 0
 
-    def push(self, result: FrameResult) -> None:
-        image = annotate(result) if self.config.annotated else result.frame.image
+    def push(self, result: FrameResult,
+             annotated: npt.NDArray[np.uint8] | None = None) -> None:
+        """Hold ``result``'s frame (``annotated``: its drawing, when the caller made one)."""
+        if self.config.annotated:
+            image = annotated if annotated is not None else annotate(result)
+        else:
+            image = result.frame.image
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY,
                                                self.config.jpeg_quality])
         if not ok:
