@@ -6,6 +6,7 @@ installs both (scripts/install dev), so a skip there would hide a broken setup.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,6 +14,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -176,3 +179,29 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextmanager
+def small_disk(path: Path, size_mb: int) -> Iterator[Path]:
+    """A real, small file system (tmpfs) mounted at ``path``, to fill up: needs root (CI runs
+    as root; elsewhere the test is skipped, or fails under CI=true)."""
+    path.mkdir(parents=True, exist_ok=True)
+    ok = os.geteuid() == 0 and shutil.which("mount") is not None and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(path)],
+        capture_output=True).returncode == 0
+    require(ok, "mounting a tmpfs (root)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill_disk(path: Path) -> Path:
+    """Write a file in ``path`` until its file system is full; delete it to free the space."""
+    filler = path / "filler.bin"
+    with filler.open("wb", buffering=0) as fh:
+        for size in (2**16, 512):  # big pieces, then the last crumbs
+            with contextlib.suppress(OSError):
+                while True:
+                    fh.write(b"\0" * size)
+    return filler

@@ -77,6 +77,12 @@ def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, t
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
             text = resp.read().decode()
         assert 'facetrack_frames_processed_total{camera="door"}' in text
+        assert 'facetrack_notifications_failed_total{camera="door"} 0.0' in text
+        assert 'facetrack_events_waiting{sink="event store"} 0.0' in text
+        fps = {line.split("{")[0]: float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith("facetrack_fps_") and 'camera="file"' in line}
+        # the file camera plays at 25 fps, capped at 10; the window may still be filling
+        assert 15 < fps["facetrack_fps_in"] < 35 and 5 < fps["facetrack_fps_out"] <= 11, fps
         assert 'facetrack_camera_online{camera="dead"} 0.0' in text
         camera.stop()
         assert wait(lambda: door.live.state == "reconnecting", 10), door.live
@@ -212,3 +218,63 @@ def test_alerts_record_clips_and_notify(data_dir: Path, tmp_path: Path) -> None:
     messages = [b["message"] for b in hook.bodies]
     for a in alerts:
         assert any(a["person"] in m and a["clip"] in m for m in messages), (a, messages)
+
+
+def test_a_full_disk_loses_no_event_and_no_clip(live_clip: Path, tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """The event store, events.jsonl and the clips share a small real file system that fills
+    up mid-run: the camera keeps processing, what the disk refuses waits and is written once
+    space is freed; at the end every published event is stored once and every clip exists."""
+    from tests.live_support import fill_disk, small_disk
+
+    with small_disk(tmp_path / "disk", 48) as disk:
+        cfg = MonitorConfig.model_validate({
+            "store": {"events_db": str(disk / "ev.db"), "events_jsonl": str(disk / "ev.jsonl")},
+            "clips": {"dir": str(disk / "clips"), "retry_every_s": 1, "max_total_mb": None},
+            "cameras": [{"name": "file", "source": str(live_clip), "loop": True,
+                         "events": {"end_after_s": 0.5},
+                         "alerts": {"on": ["track_started"], "holdoff_s": 0},
+                         "clips": {"enabled": True, "pre_s": 0.5, "post_s": 0.5,
+                                   "jpeg_quality": 50}}],
+        })
+        published: list[dict] = []
+        mon = Monitor(cfg, on_events=lambda evs: published.extend(e.to_dict() for e in evs))
+        runner = threading.Thread(target=mon.run)
+        runner.start()
+        try:
+            cam = mon.cameras["file"]
+            end = time.monotonic() + 30
+            while cam.refresh().clips_written < 1 and time.monotonic() < end:
+                time.sleep(0.2)
+            assert cam.counters.clips_written >= 1, cam.counters
+            filler = fill_disk(disk)
+            before, waited, clips_waited = cam.counters.processed, 0, 0
+            end = time.monotonic() + 14  # two loops of the clip: new tracks, alerts, clips
+            while time.monotonic() < end:
+                waited = max(waited, sum(o.waiting for o in mon.outboxes))
+                clips_waited = max(clips_waited, cam.refresh().clips_waiting)
+                time.sleep(0.2)
+            assert cam.counters.processed > before + 50  # the camera went on
+            assert waited > 0 and clips_waited > 0
+            filler.unlink()
+            end = time.monotonic() + 30
+            while time.monotonic() < end and (any(o.waiting for o in mon.outboxes)
+                                              or cam.refresh().clips_waiting):
+                time.sleep(0.2)
+            assert not any(o.waiting for o in mon.outboxes) and not cam.counters.clips_waiting
+        finally:
+            mon.stop()
+            runner.join(timeout=60)
+        assert not runner.is_alive()
+        counters = mon.counters()["file"]
+        assert counters.failures == 0 and counters.clips_lost == 0
+        assert counters.clips_written == counters.clips
+        with EventStore(disk / "ev.db") as store:
+            stored = store.query()
+        lines = [json.loads(x) for x in (disk / "ev.jsonl").read_text().splitlines()]
+        assert stored == published and lines == published  # each once, in order
+        alerts = [e for e in published if e["kind"] == "alert"]
+        assert alerts and all(Path(a["clip"]).is_file() for a in alerts)
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("event store" in m and "disk is full" in m for m in messages), messages
+    assert any("No space left on device" in m and "camera file" in m for m in messages)

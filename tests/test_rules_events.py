@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from facetrack.config import AlertsConfig, EventsConfig
-from facetrack.errors import InputError
-from facetrack.events import Alert, IdentityMatched, UnknownFace
+from facetrack.errors import InputError, OutputError
+from facetrack.events import Alert, Event, IdentityMatched, UnknownFace
 from facetrack.faces import Faces
 from facetrack.frames import Frame
 from facetrack.results import FrameResult
 from facetrack.rules.events import AlertPolicy, EventRules
-from facetrack.storage.events import EventsJsonl, EventStore, parse_since
+from facetrack.storage.events import EventsJsonl, EventStore, Outbox, parse_since
 
 FPS = 10.0
 
@@ -184,6 +185,37 @@ def test_event_store_filters_and_concurrent_writers(tmp_path: Path) -> None:
             store.query(kind="nope")
     lines = (tmp_path / "ev.jsonl").read_text().splitlines()
     assert len(lines) == 50 * (len(events_a) + len(events_b))
+
+
+def test_outbox_keeps_order_through_an_outage_and_bounds_what_waits(tmp_path: Path) -> None:
+    """A sink that refuses for a while (as a full disk does) gets every batch once, in order,
+    once it accepts again; past the limit the oldest waiting events are dropped and counted."""
+    events = run(EventRules("a", EventsConfig(end_after_s=0.5)), [[{"track": 1}]] * 3 + [[]] * 10)
+    refusing = {"on": True}
+    with EventStore(tmp_path / "ev.db") as store:
+        def write(batch: Sequence[Event]) -> None:
+            if refusing["on"]:
+                raise OutputError("disk full")
+            store.add(batch)
+
+        box = Outbox("store", write, limit=len(events) * 3, retry_s=0.0)
+        for _ in range(5):
+            box.add(events)
+        assert box.failing == "disk full" and box.lost == 2 * len(events)
+        assert box.waiting == 3 * len(events) and not store.query()
+        refusing["on"] = False
+        assert box.flush() and box.waiting == 0 and box.failing is None
+        assert [r["kind"] for r in store.query()] == [e.kind for e in events] * 3
+
+
+def test_events_file_on_a_full_device_is_a_clear_error() -> None:
+    """/dev/full refuses every write with ENOSPC, as a full disk does."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    events = run(EventRules("a", EventsConfig()), [[{"track": 1}]] * 3)
+    with EventsJsonl("/dev/full") as jl, pytest.raises(OutputError,
+                                                       match="No space left on device"):
+        jl.add(events)
 
 
 def test_parse_since() -> None:

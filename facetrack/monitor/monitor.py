@@ -15,6 +15,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from facetrack.sinks.notify import Notifier
 from facetrack.sinks.video import annotate
 from facetrack.sources.live import Backoff, LiveSource, LiveStats
 from facetrack.storage.clips import make_clip_storage
-from facetrack.storage.events import EventsJsonl, EventStore
+from facetrack.storage.events import EventsJsonl, EventStore, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,37 @@ class CameraCounters:
     alerts: int = 0
     failures: int = 0
     last_failure: str | None = None
-    clips: int = 0
+    clips: int = 0  # opened (one clip may hold several alerts)
+    clips_written: int = 0  # encoded and handed to the clip storage
+    clips_waiting: int = 0  # could not be written yet (full disk): retried
+    clips_lost: int = 0
+    notifications_sent: int = 0
+    notifications_failed: int = 0  # every attempt failed
+    notifications_dropped: int = 0  # the queue was full
+    fps_in: float = 0.0  # decoded from the camera, over the last ~10 s
+    fps_out: float = 0.0  # processed, over the last ~10 s
     live: LiveStats = field(default_factory=LiveStats)
+
+
+class _Rates:
+    """fps in and out of one camera over a sliding window of samples."""
+
+    def __init__(self, counters: CameraCounters, window_s: float = 10.0) -> None:
+        self.counters, self.window_s = counters, window_s
+        self._samples: deque[tuple[float, int, int]] = deque()
+
+    def sample(self, now: float) -> None:
+        c = self.counters
+        if self._samples and now - self._samples[-1][0] < 1.0:
+            return
+        self._samples.append((now, c.live.frames_in, c.processed))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        t0, in0, out0 = self._samples[0]
+        if now > t0:
+            # counters restart with a new source session: never a negative rate
+            c.fps_in = max(0.0, (c.live.frames_in - in0) / (now - t0))
+            c.fps_out = max(0.0, (c.processed - out0) / (now - t0))
 
 
 class _Camera:
@@ -56,6 +86,8 @@ class _Camera:
         self.publish = publish
         self.stop = stop
         self.counters = CameraCounters()
+        self.rates = _Rates(self.counters)
+        self.clip_writer = clips[0] if clips is not None else None
         self.source: LiveSource | None = None
         self.storage = clips[1] if clips is not None else None
         self.recorder = (ClipRecorder(config.name, config.clips, clips[0])
@@ -150,6 +182,18 @@ class _Camera:
         self.counters.alerts += sum(isinstance(e, Alert) for e in events)
         self.publish(events)
 
+    def refresh(self) -> CameraCounters:
+        """The counters, with those kept by the clip writer and the notifier copied in."""
+        c = self.counters
+        if self.clip_writer is not None:
+            w = self.clip_writer.stats(self.config.name)
+            c.clips_written, c.clips_waiting, c.clips_lost = w.written, w.waiting, w.lost
+        if self.notifier is not None:
+            n = self.notifier.counters
+            c.notifications_sent, c.notifications_failed = n.sent, n.failed
+            c.notifications_dropped = n.dropped
+        return c
+
     def close(self) -> None:
         if self.source is not None:
             self.source.close()
@@ -181,13 +225,15 @@ class Monitor:
         self._on_events = on_events
         self._store: EventStore | None = None
         self._jsonl: EventsJsonl | None = None
+        self.outboxes: list[Outbox] = []  # the store's and events.jsonl's, while running
         self._sink_lock = threading.Lock()
         self.clip_storage: Any = None
         self.clip_writer: ClipWriter | None = None
         clips = None
         if any(c.clips.enabled for c in config.cameras):
             self.clip_storage = make_clip_storage(config.clips)
-            self.clip_writer = ClipWriter(self.clip_storage)
+            self.clip_writer = ClipWriter(self.clip_storage,
+                                          retry_s=config.clips.retry_every_s)
             clips = (self.clip_writer, self.clip_storage)
         self.view: LiveView | None = None
         if config.live_view.port is not None:
@@ -197,11 +243,9 @@ class Monitor:
                         for c in config.cameras}
 
     def _publish(self, events: list[Event]) -> None:
-        with self._sink_lock:
-            if self._store is not None:
-                self._store.add(events)
-            if self._jsonl is not None:
-                self._jsonl.add(events)
+        with self._sink_lock:  # a sink that fails keeps the events (Outbox) and never raises
+            for outbox in self.outboxes:
+                outbox.add(events)
         if self._on_events is not None:
             try:
                 self._on_events(events)
@@ -209,7 +253,7 @@ class Monitor:
                 log.exception("event listener failed")
 
     def counters(self) -> dict[str, CameraCounters]:
-        return {name: cam.counters for name, cam in self.cameras.items()}
+        return {name: cam.refresh() for name, cam in self.cameras.items()}
 
     def stop(self) -> None:
         self._stop.set()
@@ -220,9 +264,11 @@ class Monitor:
         limit_malloc_arenas()
         store_cfg = self.config.store
         self._store = EventStore(store_cfg.events_db)
+        self.outboxes = [Outbox("event store", self._store.add)]
         try:
             if store_cfg.events_jsonl is not None:
                 self._jsonl = EventsJsonl(store_cfg.events_jsonl)
+                self.outboxes.append(Outbox("events file", self._jsonl.add))
             server = self._serve_metrics()
             for cam in self.cameras.values():
                 cam.thread.start()
@@ -235,6 +281,12 @@ class Monitor:
                 if now >= next_log:
                     self._log_counters()
                     next_log = now + self.config.metrics.log_every_s
+                for cam in self.cameras.values():
+                    cam.rates.sample(now)
+                with self._sink_lock:
+                    for outbox in self.outboxes:  # retries what a full disk refused
+                        if outbox.waiting:
+                            outbox.flush()
                 self._stop.wait(0.2 if end is None else max(0.0, min(0.2, end - now)))
             self.stop()
             for cam in self.cameras.values():
@@ -254,18 +306,39 @@ class Monitor:
             if self.view is not None:
                 self.view.close()
             with self._sink_lock:
+                self._flush_outboxes()
+                self.outboxes = []
                 if self._jsonl is not None:
                     self._jsonl.close()
                 self._store.close()
                 self._store = self._jsonl = None
         return self.counters()
 
+    def _flush_outboxes(self, patience_s: float = 10.0) -> None:
+        """At the end: retry what waits for up to ``patience_s``; report what is lost."""
+        end = time.monotonic() + patience_s
+        while not all(o.flush(force=True) for o in self.outboxes):
+            if time.monotonic() >= end:
+                break
+            time.sleep(0.5)
+        for outbox in self.outboxes:
+            if outbox.waiting:
+                log.error("%s: %d events could not be written before stopping (%s)",
+                          outbox.name, outbox.waiting, outbox.failing)
+
     def _log_counters(self) -> None:
         for name, c in self.counters().items():
             s = c.live
-            log.info("camera %s: %s in=%d processed=%d dropped=%d skipped=%d reconnects=%d "
-                     "events=%d alerts=%d failures=%d", name, s.state, s.frames_in, c.processed,
-                     s.dropped, s.skipped, s.reconnects, c.events, c.alerts, c.failures)
+            log.info("camera %s: %s fps in/out %.1f/%.1f in=%d processed=%d dropped=%d "
+                     "skipped=%d reconnects=%d events=%d alerts=%d clips=%d/%d written "
+                     "notifications=%d failed=%d failures=%d", name, s.state, c.fps_in,
+                     c.fps_out, s.frames_in, c.processed, s.dropped, s.skipped, s.reconnects,
+                     c.events, c.alerts, c.clips_written, c.clips, c.notifications_sent,
+                     c.notifications_failed, c.failures)
+        for outbox in self.outboxes:
+            if outbox.waiting:
+                log.warning("%s: %d events waiting (%s)", outbox.name, outbox.waiting,
+                            outbox.failing)
 
     def _serve_metrics(self) -> Any:
         port = self.config.metrics.port
@@ -298,17 +371,41 @@ class _Collector:
             ("events", "Events", lambda c: c.events),
             ("alerts", "Alerts", lambda c: c.alerts),
             ("failures", "Processing failures (camera restarted)", lambda c: c.failures),
+            ("clips", "Evidence clips opened", lambda c: c.clips),
+            ("clips_written", "Evidence clips written", lambda c: c.clips_written),
+            ("clips_lost", "Evidence clips lost", lambda c: c.clips_lost),
+            ("notifications_sent", "Notifications sent", lambda c: c.notifications_sent),
+            ("notifications_failed", "Notifications failed after every retry",
+             lambda c: c.notifications_failed),
+            ("notifications_dropped", "Notifications dropped (queue full)",
+             lambda c: c.notifications_dropped),
         ]
         for name, doc, get in specs:
             fam = CounterMetricFamily(f"facetrack_{name}", doc, labels=["camera"])
             for cam, c in counters.items():
                 fam.add_metric([cam], float(get(c)))
             yield fam
-        online = GaugeMetricFamily("facetrack_camera_online", "1 when the camera delivers "
-                                   "frames", labels=["camera"])
-        for cam, c in counters.items():
-            online.add_metric([cam], 1.0 if c.live.state == "online" else 0.0)
-        yield online
+        gauges: list[tuple[str, str, Callable[[CameraCounters], float]]] = [
+            ("camera_online", "1 when the camera delivers frames",
+             lambda c: 1.0 if c.live.state == "online" else 0.0),
+            ("fps_in", "Frames a second decoded (last ~10 s)", lambda c: c.fps_in),
+            ("fps_out", "Frames a second processed (last ~10 s)", lambda c: c.fps_out),
+            ("clips_waiting", "Clips not written yet (retried)", lambda c: c.clips_waiting),
+        ]
+        for name, doc, gauge in gauges:
+            g = GaugeMetricFamily(f"facetrack_{name}", doc, labels=["camera"])
+            for cam, c in counters.items():
+                g.add_metric([cam], float(gauge(c)))
+            yield g
+        waiting = GaugeMetricFamily("facetrack_events_waiting", "Events not stored yet "
+                                    "(the sink refuses: full disk, ...)", labels=["sink"])
+        lost = CounterMetricFamily("facetrack_events_lost", "Events dropped: too many waiting",
+                                   labels=["sink"])
+        for outbox in list(self.monitor.outboxes):
+            waiting.add_metric([outbox.name], float(outbox.waiting))
+            lost.add_metric([outbox.name], float(outbox.lost))
+        yield waiting
+        yield lost
 
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:

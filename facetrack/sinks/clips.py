@@ -11,10 +11,12 @@ link to it before it is written. ``close()`` finishes the open clip with what it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facetrack.config import ClipsConfig
+from facetrack.errors import OutputError
 from facetrack.events import Alert
 from facetrack.results import FrameResult
 from facetrack.sinks.video import annotate
@@ -127,36 +130,136 @@ class ClipRecorder:
             self._finish()
 
 
-class ClipWriter:
-    """One background thread encodes clips and stores them, off the frame path. ``close()``
-    writes every clip still queued before returning."""
+@dataclass
+class ClipStats:
+    written: int = 0  # encoded and handed to the storage
+    waiting: int = 0  # refused by the disk (full, unwritable): held in memory and retried
+    lost: int = 0  # given up: too many waiting, or still refused at close
 
-    def __init__(self, storage: ClipStorage) -> None:
+
+class ClipWriter:
+    """One background thread encodes clips and stores them, off the frame path.
+
+    A clip the disk refuses (full, not writable) is not lost: its frames stay in memory (at
+    most ``max_waiting_mb``; beyond that the oldest waiting clip is given up, logged and
+    counted) and it is written again every ``retry_s``, in order. A clip that was written but
+    not yet stored stays in the spool and the storage retries it. ``close()`` writes every clip
+    still queued, tries the waiting ones once more, and reports what could not be written."""
+
+    def __init__(self, storage: ClipStorage, *, retry_s: float = 10.0,
+                 max_waiting_mb: float = 512.0) -> None:
         self.storage = storage
-        self.written = 0
-        self.failed = 0
+        self.retry_s = retry_s
+        self.max_waiting = int(max_waiting_mb * 2**20)
+        self._stats: dict[str, ClipStats] = {}
+        self._waiting: deque[tuple[str, _Clip]] = deque()
+        self._failing: str | None = None
         self._queue: queue.Queue[tuple[str, _Clip] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="clip-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def written(self) -> int:
+        return sum(s.written for s in self._stats.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(s.lost for s in self._stats.values())
+
+    def stats(self, camera: str) -> ClipStats:
+        return self._stats.setdefault(camera, ClipStats())
 
     def submit(self, camera: str, clip: _Clip) -> None:
         self._queue.put((camera, clip))
 
     def pending(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._waiting)
 
     def _run(self) -> None:
+        next_retry = 0.0
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            camera, clip = item
+            item: tuple[str, _Clip] | bool | None
             try:
-                self._write(camera, clip)
-                self.written += 1
-            except Exception:  # keep writing the next clips; the reason is logged
-                self.failed += 1
-                log.exception("camera %s: clip %s could not be written", camera, clip.key)
+                item = self._queue.get(timeout=self.retry_s if self._waiting else None)
+            except queue.Empty:
+                item = False  # time to retry
+            if item is None:
+                self._retry_waiting()
+                self._give_up_waiting("still refused when the monitor stopped")
+                return
+            if isinstance(item, tuple):
+                camera, clip = item
+                if self._waiting:  # keep the order: the new clip waits behind the others
+                    self._hold(camera, clip)
+                else:
+                    self._attempt(camera, clip)
+            if self._waiting and time.monotonic() >= next_retry:
+                self._retry_waiting()
+                next_retry = time.monotonic() + self.retry_s
+
+    def _retry_waiting(self) -> None:
+        retry = getattr(self.storage, "retry", None)
+        if retry is not None:
+            retry()  # written clips the storage could not file yet
+        while self._waiting:
+            camera, clip = self._waiting[0]
+            self.stats(camera).waiting -= 1
+            self._waiting.popleft()
+            if not self._attempt(camera, clip, retrying=True):
+                # back at the head of the line: _attempt put it at the end
+                self._waiting.rotate(1)
+                return
+
+    def _attempt(self, camera: str, clip: _Clip, retrying: bool = False) -> bool:
+        try:
+            self._write(camera, clip)
+        except (OSError, av.FFmpegError) as exc:  # full disk, unwritable folder: retried
+            self._clean(clip)
+            reason = getattr(exc, "strerror", None) or str(exc)
+            if self._failing is None:
+                log.error("camera %s: clip %s not written (%s); kept in memory and retried "
+                          "every %g s", camera, clip.key, reason, self.retry_s)
+            self._failing = reason
+            self._hold(camera, clip)
+            return False
+        except Exception:  # a bug: keep writing the next clips; the reason is logged
+            self._clean(clip)
+            self.stats(camera).lost += 1
+            log.exception("camera %s: clip %s could not be written", camera, clip.key)
+            return True
+        self.stats(camera).written += 1
+        if self._failing is not None and not (retrying and len(self._waiting) > 0):
+            log.warning("clips are written again (%d waiting)", len(self._waiting))
+            self._failing = None
+        return True
+
+    def _hold(self, camera: str, clip: _Clip) -> None:
+        self._waiting.append((camera, clip))
+        self.stats(camera).waiting += 1
+        held = sum(len(h.jpeg) for _, c in self._waiting for h in c.frames)
+        while held > self.max_waiting and len(self._waiting) > 1:
+            old_cam, old = self._waiting.popleft()
+            held -= sum(len(h.jpeg) for h in old.frames)
+            self._lose(old_cam, old, f"more than {self.max_waiting // 2**20} MB of clips "
+                       "waiting")
+
+    def _give_up_waiting(self, why: str) -> None:
+        while self._waiting:
+            self._lose(*self._waiting.popleft(), why)
+
+    def _lose(self, camera: str, clip: _Clip, why: str) -> None:
+        stats = self.stats(camera)
+        stats.waiting -= 1
+        stats.lost += 1
+        log.error("camera %s: clip %s lost: %s (%s)", camera, clip.key, why, self._failing)
+
+    def _clean(self, clip: _Clip) -> None:
+        """Remove what a failed write left in the spool (a full disk needs the space)."""
+        stem = clip.key.replace("/", "__")
+        spool = self.storage.spool_dir()
+        for name in (f"{stem}.mp4.part", f"{stem}.mp4", f"{stem}.json.part", f"{stem}.json"):
+            with contextlib.suppress(OSError):
+                (spool / name).unlink(missing_ok=True)
 
     def _write(self, camera: str, clip: _Clip) -> None:
         spool = self.storage.spool_dir()
@@ -175,7 +278,10 @@ class ClipWriter:
         tmp = sidecar.with_suffix(".json.part")
         tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         tmp.replace(sidecar)
-        self.storage.put(clip.key, video, sidecar)
+        try:
+            self.storage.put(clip.key, video, sidecar)
+        except OutputError as exc:  # written: it stays in the spool, the storage retries it
+            log.warning("camera %s: %s; kept in %s and retried", camera, exc, spool)
 
     def close(self) -> None:
         self._queue.put(None)

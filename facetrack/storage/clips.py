@@ -40,8 +40,8 @@ class ClipStorageConfig(BaseModel):
     max_age_days: float | None = Field(30.0, gt=0.0, description="Delete older clips.")
     max_total_mb: float | None = Field(10240.0, gt=0.0,
                                        description="Delete the oldest clips beyond this total.")
-    retry_every_s: float = Field(10.0, gt=0.0, description="S3: retry failed uploads this "
-                                 "often.")
+    retry_every_s: float = Field(10.0, gt=0.0, description="Retry clips the disk refused "
+                                 "(full) and, for S3, failed uploads this often.")
     s3: S3Config | None = None
 
     @model_validator(mode="after")
@@ -76,8 +76,17 @@ class LocalClipStorage:
             raise OutputError(f"{self.root}: clip folder is not writable "
                               f"({exc.strerror or exc})") from None
         self.stored = 0
-        for video, sidecar in _pairs(self._spool):  # left by a crash or a full disk
-            self._move(sidecar.stem.replace("__", "/"), video, sidecar)
+        self.retry()  # clips left in the spool by a crash or a full disk
+
+    def retry(self) -> bool:
+        """File the clips waiting in the spool; False when the disk still refuses."""
+        for video, sidecar in _pairs(self._spool):
+            try:
+                self._move(sidecar.stem.replace("__", "/"), video, sidecar)
+            except OutputError as exc:
+                log.warning("%s; it stays in %s", exc, self._spool)
+                return False
+        return True
 
     def spool_dir(self) -> Path:
         return self._spool

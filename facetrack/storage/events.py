@@ -6,18 +6,25 @@ one transaction per batch of events (a frame's events), so a crash never leaves 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from facetrack._closing import Closing
-from facetrack.errors import DatabaseError, InputError, OutputError
+from facetrack.errors import DatabaseError, FacetrackError, InputError, OutputError
 from facetrack.events import EVENT_TYPES, Event
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -65,7 +72,8 @@ class EventStore(Closing):
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
                 raise DatabaseError(f"{self.path}: cannot store events ({exc})") from None
 
     def query(self, *, camera: str | None = None, since: str | None = None,
@@ -125,13 +133,16 @@ def parse_since(text: str) -> str:
 
 
 class EventsJsonl(Closing):
-    """Append events to a JSON-lines file, flushed per batch (a crash keeps what was written)."""
+    """Append events to a JSON-lines file (mode 0600: events name people), one ``write`` per
+    batch. A write the disk refuses (full) is cut back to the last whole line, so the file never
+    holds half an event, and raises ``OutputError``; the caller keeps the batch and retries."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self._fh = self.path.open("a", encoding="utf-8")
+            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                           0o600)
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write events ({exc.strerror or exc})"
                               ) from None
@@ -139,11 +150,84 @@ class EventsJsonl(Closing):
     def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        text = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in events)
+        data = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n"
+                       for e in events).encode("utf-8")
         with self._lock:
-            self._fh.write(text)
-            self._fh.flush()
+            if self._fd is None:
+                raise OutputError(f"{self.path}: the events file is closed")
+            start = os.lseek(self._fd, 0, os.SEEK_END)
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(self._fd, view):]
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, start)
+                raise OutputError(f"{self.path}: cannot write events ({exc.strerror or exc})"
+                                  ) from None
 
     def close(self) -> None:
         with self._lock:
-            self._fh.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+class Outbox:
+    """Events on their way to one sink (the store or ``events.jsonl``), in order. What the sink
+    refuses (a full disk, a database locked too long) waits here and is retried every
+    ``retry_s``, so a passing outage loses no event and never stops a camera. At most ``limit``
+    events wait; beyond that the oldest are dropped, counted in ``lost`` and logged."""
+
+    def __init__(self, name: str, write: Callable[[Sequence[Event]], None], *,
+                 limit: int = 100_000, retry_s: float = 2.0) -> None:
+        self.name, self._write = name, write
+        self.limit, self.retry_s = limit, retry_s
+        self._batches: deque[list[Event]] = deque()
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.lost = 0
+        self.failing: str | None = None  # the reason, while the sink refuses
+        self._next_try = 0.0
+
+    def add(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        with self._lock:
+            self._batches.append(list(events))
+            self.waiting += len(events)
+            dropped = 0
+            while self.waiting > self.limit and len(self._batches) > 1:
+                old = self._batches.popleft()
+                self.waiting -= len(old)
+                dropped += len(old)
+            if dropped:
+                self.lost += dropped
+                log.error("%s: %d events dropped: %d were waiting (the limit)", self.name,
+                          dropped, self.limit)
+        self.flush()
+
+    def flush(self, force: bool = False) -> bool:
+        """Write what waits (while failing, at most every ``retry_s`` unless ``force``);
+        True when nothing is left."""
+        with self._lock:
+            now = time.monotonic()
+            if self.failing is not None and not force and now < self._next_try:
+                return False
+            while self._batches:
+                batch = self._batches[0]
+                try:
+                    self._write(batch)
+                except (FacetrackError, OSError) as exc:
+                    if self.failing is None:
+                        log.error("%s: %s; the events wait in memory and are retried every "
+                                  "%g s", self.name, exc, self.retry_s)
+                    self.failing = str(exc)
+                    self._next_try = now + self.retry_s
+                    return False
+                self._batches.popleft()
+                self.waiting -= len(batch)
+            if self.failing is not None:
+                log.warning("%s: writing again; every waiting event is stored", self.name)
+                self.failing = None
+            return True
