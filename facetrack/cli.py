@@ -252,6 +252,11 @@ def monitor(
         typer.Option("--duration", help="Stop after this many seconds (default: run until "
                      "Ctrl-C / SIGTERM).", min=0.0),
     ] = None,
+    window: Annotated[
+        bool,
+        typer.Option("--window", help="Show the annotated cameras in a local window (needs a "
+                     "display; same as live_view.window: true)."),
+    ] = False,
 ) -> None:
     """Watch live cameras: events and alerts to the event store and events.jsonl."""
     import signal
@@ -262,6 +267,9 @@ def monitor(
         cfg = MonitorConfig.from_yaml(config)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
+    if window:
+        cfg = cfg.model_copy(update={"live_view": cfg.live_view.model_copy(
+            update={"window": True})})
     mon = Monitor(cfg)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -278,7 +286,9 @@ def monitor(
     typer.echo(json.dumps({
         name: {"state": c.live.state, "frames_in": c.live.frames_in, "processed": c.processed,
                "dropped": c.live.dropped, "reconnects": c.live.reconnects, "events": c.events,
-               "alerts": c.alerts, "failures": c.failures}
+               "alerts": c.alerts, "clips": c.clips, "clips_written": c.clips_written,
+               "clips_lost": c.clips_lost, "notifications_sent": c.notifications_sent,
+               "notifications_failed": c.notifications_failed, "failures": c.failures}
         for name, c in counters.items()
     }))
 

@@ -205,3 +205,40 @@ def fill_disk(path: Path) -> Path:
                 while True:
                     fh.write(b"\0" * size)
     return filler
+
+
+class XServer:
+    """A real X server without a screen (Debian's Xvfb), for the local window; ``grab()``
+    takes a screenshot with ffmpeg's x11grab."""
+
+    def __init__(self, size: tuple[int, int] = (1280, 800)) -> None:
+        require(shutil.which("Xvfb") is not None, "Xvfb (Debian xvfb)")
+        require(shutil.which("ffmpeg") is not None, "ffmpeg")
+        self.size = size
+        for number in range(90, 140):
+            if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
+                    f"/tmp/.X{number}-lock").exists():
+                break
+        self.display = f":{number}"
+        self.proc = subprocess.Popen(
+            ["Xvfb", self.display, "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten",
+             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if time.monotonic() > end or self.proc.poll() is not None:
+                self.close()
+                raise RuntimeError(f"Xvfb {self.display} did not start")
+            time.sleep(0.05)
+
+    def grab(self, path: Path) -> Path:
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "x11grab", "-video_size",
+                        f"{self.size[0]}x{self.size[1]}", "-i", f"{self.display}+0,0",
+                        "-frames:v", "1", str(path)], check=True, timeout=20)
+        return path
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

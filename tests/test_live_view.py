@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -18,10 +19,12 @@ import pytest
 from facetrack.errors import OutputError
 from facetrack.faces import Faces
 from facetrack.frames import Frame
+from facetrack.monitor import Monitor, MonitorConfig
 from facetrack.results import FrameResult
 from facetrack.sinks.live_view import LiveView, RtspPush
+from facetrack.sinks.window import open_window
 from facetrack.sources.live import Backoff, LiveSource
-from tests.live_support import RtspServer, require
+from tests.live_support import RtspServer, XServer, require
 
 
 def _result(i: int, w: int = 320, h: int = 240) -> FrameResult:
@@ -106,6 +109,75 @@ def test_a_real_browser_shows_the_live_cameras(tmp_path: Path) -> None:
     assert image is not None
     green = (image[:, :, 1] > 120) & (image[:, :, 0] < 60) & (image[:, :, 2] < 60)
     assert green.sum() > 0.8 * 320 * 240 * 0.9, int(green.sum())
+
+
+@pytest.fixture()
+def xserver() -> Iterator[XServer]:
+    x = XServer()
+    yield x
+    x.close()
+
+
+def _solid(camera: str, bgr: tuple[int, int, int]) -> FrameResult:
+    image = np.zeros((360, 640, 3), np.uint8)
+    image[:] = bgr
+    return FrameResult(Frame(image, camera, 0, 0.0), Faces.from_arrays([[200, 100, 300, 220]],
+                                                                       [0.9], track_id=[1]))
+
+
+def test_local_window_shows_each_camera_in_its_cell(xserver: XServer, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real X server (Xvfb): the window opens at the top left and shows camera a's red frame
+    in the left cell and camera b's blue frame in the right one (screenshot by x11grab)."""
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    window = open_window(["a", "b"])
+    assert window is not None
+    try:
+        end = time.monotonic() + 10
+        while window.shown < 3 and time.monotonic() < end:
+            window.put("a", _solid("a", (0, 0, 255)))
+            window.put("b", _solid("b", (255, 0, 0)))
+            time.sleep(0.1)
+        assert window.shown >= 3
+        time.sleep(0.3)
+        shot = cv2.imread(str(xserver.grab(tmp_path / "screen.png")))
+    finally:
+        window.close()
+    left, right = shot[300:340, 20:180], shot[300:340, 660:820]  # corners, away from boxes
+    assert np.abs(left.reshape(-1, 3).mean(0) - (0, 0, 255)).max() < 10, left.mean((0, 1))
+    assert np.abs(right.reshape(-1, 3).mean(0) - (255, 0, 0)).max() < 10, right.mean((0, 1))
+    # nothing below the window (1280 x 360) but the X cursor
+    assert (shot[400:, :] > 10).any(axis=2).mean() < 0.001
+
+
+def test_monitor_window_with_and_without_a_display(xserver: XServer, live_clip: Path,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    cfg = MonitorConfig.model_validate({
+        "store": {"events_db": str(tmp_path / "ev.db"), "events_jsonl": None},
+        "live_view": {"window": True},
+        "cameras": [{"name": "cam", "source": str(live_clip), "loop": True}],
+    })
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    mon = Monitor(cfg)
+    runner = threading.Thread(target=mon.run, kwargs={"duration_s": 20})
+    runner.start()
+    try:
+        end = time.monotonic() + 15
+        while (mon.window is None or mon.window.shown < 10) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert mon.window is not None and mon.window.shown >= 10
+        shot = cv2.imread(str(xserver.grab(tmp_path / "screen.png")))
+    finally:
+        mon.stop()
+        runner.join(timeout=60)
+    cell = shot[:360, :640].astype(np.float32)
+    assert cell.std() > 20  # a picture, not an empty window
+    monkeypatch.delenv("DISPLAY")
+    counters = Monitor(cfg).run(duration_s=3)
+    assert counters["cam"].processed > 0
+    assert any("no display" in r.getMessage() for r in caplog.records)
 
 
 def test_view_port_in_use_is_a_clear_error() -> None:

@@ -102,6 +102,9 @@ class LiveViewConfig(_Strict):
                              "as MJPEG on this port: http://HOST:PORT/ (null = off).")
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 = every "
                       "interface; the view shows faces: keep it private).")
+    window: bool = Field(False, description="Also show the cameras in a local window when "
+                         "there is a display (`facetrack monitor --window`); without one, a "
+                         "warning and no window.")
 
 
 class MetricsConfig(_Strict):

@@ -28,6 +28,7 @@ from facetrack.sinks.clips import ClipRecorder, ClipStorage, ClipWriter
 from facetrack.sinks.live_view import LiveView, RtspPush
 from facetrack.sinks.notify import Notifier
 from facetrack.sinks.video import annotate
+from facetrack.sinks.window import Window, open_window
 from facetrack.sources.live import Backoff, LiveSource, LiveStats
 from facetrack.storage.clips import make_clip_storage
 from facetrack.storage.events import EventsJsonl, EventStore, Outbox
@@ -78,9 +79,9 @@ class _Rates:
 class _Camera:
     def __init__(self, config: CameraConfig, publish: Callable[[list[Event]], None],
                  stop: threading.Event, clips: tuple[ClipWriter, ClipStorage] | None,
-                 view: LiveView | None = None) -> None:
+                 views: list[LiveView | Window] | None = None) -> None:
         self.config = config
-        self.view = view
+        self.views = views if views is not None else []  # shared: the window joins later
         self.push = (RtspPush(config.push.url, config.push.fps, config.push.transport)
                      if config.push.url else None)
         self.publish = publish
@@ -156,8 +157,8 @@ class _Camera:
                 if self.notifier is not None:
                     for a in alerts:
                         self.notifier.notify(a, a.clip)
-                if self.view is not None:
-                    self.view.put(cfg.name, result)
+                for view in self.views:
+                    view.put(cfg.name, result)
                 if self.push is not None and drawn is not None:
                     self.push.put(drawn)
                 self.counters.processed += 1
@@ -236,10 +237,13 @@ class Monitor:
                                           retry_s=config.clips.retry_every_s)
             clips = (self.clip_writer, self.clip_storage)
         self.view: LiveView | None = None
+        self._views: list[LiveView | Window] = []  # shared with the cameras: filled by run()
         if config.live_view.port is not None:
             self.view = LiveView([c.name for c in config.cameras], config.live_view.port,
                                  config.live_view.host)
-        self.cameras = {c.name: _Camera(c, self._publish, self._stop, clips, self.view)
+            self._views.append(self.view)
+        self.window: Window | None = None
+        self.cameras = {c.name: _Camera(c, self._publish, self._stop, clips, self._views)
                         for c in config.cameras}
 
     def _publish(self, events: list[Event]) -> None:
@@ -270,6 +274,10 @@ class Monitor:
                 self._jsonl = EventsJsonl(store_cfg.events_jsonl)
                 self.outboxes.append(Outbox("events file", self._jsonl.add))
             server = self._serve_metrics()
+            if self.config.live_view.window:
+                self.window = open_window([c.name for c in self.config.cameras])
+                if self.window is not None:
+                    self._views.append(self.window)
             for cam in self.cameras.values():
                 cam.thread.start()
             end = None if duration_s is None else time.monotonic() + duration_s
@@ -305,6 +313,8 @@ class Monitor:
         finally:
             if self.view is not None:
                 self.view.close()
+            if self.window is not None:
+                self.window.close()
             with self._sink_lock:
                 self._flush_outboxes()
                 self.outboxes = []

@@ -1,0 +1,154 @@
+"""A local window showing the annotated cameras, when the machine has a display.
+
+``Window(cameras)`` opens one Tk window (Python's standard GUI toolkit, so no extra package and
+no conflict with the headless OpenCV build) with the cameras in a grid; ``put(camera, result)``
+only keeps the latest result, and the window's own thread draws at most ``fps`` times a second,
+so a slow display never slows processing. Closing the window closes only the window: the
+monitor keeps watching (Ctrl-C stops it). Without a display (``DISPLAY`` unset, or the X server
+refuses) :func:`open_window` logs why and returns ``None``: the browser view
+(``live_view.port``) works anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from facetrack.results import FrameResult
+from facetrack.sinks.video import annotate
+
+log = logging.getLogger(__name__)
+
+TITLE = "facetrack monitor"
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY"))  # Tk draws on X (XWayland on Wayland desktops)
+
+
+class Window:
+    """The grid window. ``tile`` is the (width, height) of one camera's cell."""
+
+    def __init__(self, cameras: list[str], *, tile: tuple[int, int] = (640, 360),
+                 fps: float = 10.0) -> None:
+        self.cameras = list(cameras)
+        self.tile = tile
+        self.period = 1.0 / fps
+        self.cols = math.ceil(math.sqrt(len(self.cameras)))
+        self.rows = math.ceil(len(self.cameras) / self.cols)
+        self.shown = 0  # frames drawn
+        self._latest: dict[str, FrameResult] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: str | None = None
+        self.closed_by_user = False
+        self._canvas = np.zeros((self.rows * tile[1], self.cols * tile[0], 3), np.uint8)
+        self._thread = threading.Thread(target=self._run, name="window", daemon=True)
+        self._thread.start()
+        self._ready.wait(10.0)
+        if self._error is not None:
+            raise RuntimeError(self._error)
+
+    def put(self, camera: str, result: FrameResult) -> None:
+        with self._lock:
+            self._latest[camera] = result
+
+    def _run(self) -> None:
+        import tkinter
+
+        try:
+            root = tkinter.Tk()
+        except tkinter.TclError as exc:
+            self._error = str(exc)
+            self._ready.set()
+            return
+        root.title(TITLE)
+        root.geometry(f"{self.cols * self.tile[0]}x{self.rows * self.tile[1]}+0+0")
+        root.configure(background="black")
+        label = tkinter.Label(root, background="black", borderwidth=0)
+        label.pack()
+        root.protocol("WM_DELETE_WINDOW", self._user_closed)
+        self._ready.set()
+        photo: Any = None
+        try:
+            while not self._stop.is_set():
+                start = time.monotonic()
+                canvas = self._compose()
+                if canvas is not None:
+                    photo = tkinter.PhotoImage(data=_ppm(canvas), format="PPM")
+                    label.configure(image=photo)
+                    self.shown += 1
+                root.update()
+                self._stop.wait(max(0.0, self.period - (time.monotonic() - start)))
+        except tkinter.TclError as exc:  # the X server went away
+            log.warning("window closed: %s", exc)
+        finally:
+            del photo
+            try:
+                root.destroy()
+            except tkinter.TclError:
+                log.debug("the window was already gone")
+
+    def _user_closed(self) -> None:
+        log.info("window closed; the monitor keeps watching (Ctrl-C stops it)")
+        self.closed_by_user = True
+        self._stop.set()
+
+    def _compose(self) -> npt.NDArray[np.uint8] | None:
+        with self._lock:
+            latest, self._latest = self._latest, {}
+        if not latest:
+            return None
+        w, h = self.tile
+        for i, name in enumerate(self.cameras):
+            result = latest.get(name)
+            if result is None:
+                continue  # keeps the camera's last drawing
+            image = annotate(result)
+            scale = min(w / image.shape[1], h / image.shape[0])
+            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+            cell = np.zeros((h, w, 3), np.uint8)
+            y0, x0 = (h - size[1]) // 2, (w - size[0]) // 2
+            cell[y0:y0 + size[1], x0:x0 + size[0]] = cv2.resize(image, size,
+                                                               interpolation=cv2.INTER_AREA)
+            cv2.putText(cell, name, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+            r, c = divmod(i, self.cols)
+            self._canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = cell
+        return self._canvas
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _ppm(bgr: npt.NDArray[np.uint8]) -> bytes:
+    h, w = bgr.shape[:2]
+    return f"P6 {w} {h} 255 ".encode() + np.ascontiguousarray(bgr[:, :, ::-1]).tobytes()
+
+
+def open_window(cameras: list[str]) -> Window | None:
+    """The window, or None (logged) when there is no display to open it on."""
+    if not has_display():
+        log.warning("live_view.window: no display here (DISPLAY is not set); the window is off."
+                    " The browser view (live_view.port) works without one")
+        return None
+    try:
+        import tkinter  # noqa: F401 - a Python built without Tk has no window
+    except ImportError:
+        log.warning("live_view.window: this Python has no tkinter; the window is off")
+        return None
+    try:
+        return Window(cameras)
+    except RuntimeError as exc:
+        log.warning("live_view.window: cannot open a window on %s (%s); the window is off",
+                    os.environ.get("DISPLAY"), exc)
+        return None
