@@ -99,12 +99,18 @@ def main() -> None:
     runner.start()
     reconnect_s: dict[str, list[float]] = {c.name: [] for c in cams}
     rss: list[tuple[float, float]] = []
+    backlog: list[int] = []  # clips queued for encoding (or refused by the disk), per sample
     next_kill = t_start + args.kill_every
     victim = 0
     while runner.is_alive():
         now = time.monotonic()
         rss.append((now - t_start, rss_mb()))
-        if now >= next_kill and now - t_start < args.minutes * 60 - 20:
+        if mon.clip_writer is not None:
+            backlog.append(mon.clip_writer.pending())
+        # a round of restarts takes up to (down + ~8 s) per camera: start one only if it ends
+        # well before the monitor does, or the last camera's "reconnect" would be its stop
+        round_s = len(cams) * (args.down + 8.0) + 10.0
+        if now >= next_kill and now - t_start < args.minutes * 60 - round_s:
             # every camera's source is killed once per --kill-every, staggered
             for _ in range(len(cams)):
                 cam = cams[victim % len(cams)]
@@ -161,12 +167,16 @@ def main() -> None:
         else []
     print("RSS after warm-up at 0/25/50/75/100% of the rest of the run (MB): "
           + " / ".join(f"{m:.0f}" for m in trend))
+    if backlog:
+        print(f"clips waiting to be encoded: median {statistics.median(backlog):.0f}, "
+              f"max {max(backlog)}, at the end {backlog[-1]}")
     print_table(["minutes", "RSS after warm-up MB", "RSS end MB", "growth", "RSS max MB",
                  "alerts (counted)", "alerts (stored)", "clips opened", "clips written",
-                 "clips on disk", "notifications received"], [[
+                 "clips lost", "clips on disk", "notifications received"], [[
         args.minutes, base, last, f"{(last - base) / base:+.1%}",
         max(m for _, m in rss), alerts, len(stored_alerts), opened,
-        writer.written if writer else 0, on_disk, len(receiver.arrivals)]])
+        writer.written if writer else 0, sum(c.clips_lost for c in counters.values()),
+        on_disk, len(receiver.arrivals)]])
     print()
     print_table(["latency", "n", "p50 ms", "p99 ms"], [
         ["frame decoded -> alert event", len(alert_latency), 1000 * pct(alert_latency, 0.5),

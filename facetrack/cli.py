@@ -295,8 +295,9 @@ def monitor(
 
 @app.command()
 def events(
-    store: Annotated[Path, typer.Option("--store", help="Event store (SQLite) written by "
-                                        "`facetrack monitor`.")] = Path("events.db"),
+    store: Annotated[str, typer.Option("--store", help="Event store written by `facetrack "
+                                       "monitor`: a SQLite file or a postgresql:// URL.")
+                     ] = "events.db",
     camera: Annotated[str | None, typer.Option("--camera", help="Only this camera.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="ISO time or a duration back "
                                               "from now: 30s, 15m, 2h, 7d.")] = None,
@@ -305,9 +306,9 @@ def events(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="The latest N.")] = None,
 ) -> None:
     """Print stored events, oldest first, one JSON object per line."""
-    from facetrack.storage.events import EventStore
+    from facetrack.storage.events import EventStore, is_database_url
 
-    if not store.is_file():
+    if not is_database_url(store) and not Path(store).is_file():
         raise _fail(f"{store}: no event store here (run `facetrack monitor` first)", 2)
     try:
         with EventStore(store) as db:

@@ -66,3 +66,30 @@ def live_clip(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     src = data_dir / "synth_tracks" / "synth01" / "video.mp4"
     return short_gop_copy(src, tmp_path_factory.mktemp("live") / "cam.mp4")
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real PostgreSQL server for the session (tests/live_support.PostgresServer)."""
+    from tests.live_support import PostgresServer
+
+    server = PostgresServer(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def pg_url(postgres: object) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    base: str = postgres.url  # type: ignore[attr-defined]
+    name = f"t{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name

@@ -215,20 +215,23 @@ class XServer:
         require(shutil.which("Xvfb") is not None, "Xvfb (Debian xvfb)")
         require(shutil.which("ffmpeg") is not None, "ffmpeg")
         self.size = size
-        for number in range(90, 140):
-            if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
-                    f"/tmp/.X{number}-lock").exists():
-                break
+        read, write = os.pipe()  # Xvfb picks a free display and writes its number here
+        try:
+            self.proc = subprocess.Popen(
+                ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{size[0]}x{size[1]}x24",
+                 "-nolisten", "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            os.close(write)
+            with os.fdopen(read, "rb") as fh:
+                number = fh.readline().decode().strip()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(write)
+            raise
+        if not number.isdigit():
+            self.close()
+            raise RuntimeError("Xvfb did not start")
         self.display = f":{number}"
-        self.proc = subprocess.Popen(
-            ["Xvfb", self.display, "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten",
-             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists():
-            if time.monotonic() > end or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError(f"Xvfb {self.display} did not start")
-            time.sleep(0.05)
 
     def grab(self, path: Path) -> Path:
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "x11grab", "-video_size",
@@ -242,3 +245,58 @@ class XServer:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    return found[-1].parent if found else None
+
+
+class PostgresServer:
+    """A real PostgreSQL server (Debian's postgresql) in a temporary folder, trust auth on
+    127.0.0.1; ``stop()`` / ``start()`` take it down and bring it back (same data, same port).
+    As root it runs as the ``postgres`` user the package creates (PostgreSQL refuses root)."""
+
+    def __init__(self, folder: Path) -> None:
+        bin_dir = _pg_bin()
+        require(bin_dir is not None, "PostgreSQL (Debian postgresql)")
+        assert bin_dir is not None
+        self.bin = bin_dir
+        self.data = folder / "pgdata"
+        self.port = free_port()
+        self.url = f"postgresql://facetrack@127.0.0.1:{self.port}/postgres"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            require(shutil.which("runuser") is not None, "runuser (util-linux)")
+            self._as = ["runuser", "-u", "postgres", "--"]
+            for parent in [folder, *folder.parents]:  # the postgres user must reach its folder
+                if parent != Path("/"):
+                    parent.chmod(parent.stat().st_mode | 0o011)
+        self.data.mkdir()
+        if self._as:
+            shutil.chown(self.data, "postgres", "postgres")
+        subprocess.run([*self._as, str(self.bin / "initdb"), "-D", str(self.data), "-U",
+                        "facetrack", "--auth=trust", "-E", "UTF8", "--no-sync"],
+                       check=True, capture_output=True, timeout=120)
+        self.pg_running = False
+        self.start()
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run([*self._as, str(self.bin / "pg_ctl"), "-D", str(self.data), *args],
+                       check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c "
+                   f"unix_socket_directories={self.data} -c fsync=off")
+        self._ctl("-o", options, "-l", str(self.data / "server.log"), "-w", "start")
+        self.pg_running = True
+        wait_port(self.port, 30)
+
+    def stop(self) -> None:
+        """Fast shutdown: clients are disconnected, as when the database host goes down."""
+        if self.pg_running:
+            self._ctl("-m", "fast", "-w", "stop")
+            self.pg_running = False
+
+    def close(self) -> None:
+        self.stop()

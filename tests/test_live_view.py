@@ -150,6 +150,29 @@ def test_local_window_shows_each_camera_in_its_cell(xserver: XServer, tmp_path: 
     assert (shot[400:, :] > 10).any(axis=2).mean() < 0.001
 
 
+def test_losing_the_display_ends_only_the_window(xserver: XServer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Xlib ends a process whose X server goes away: the window runs in its own process, so
+    killing the X server ends the window and nothing else (this test process lives on)."""
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    window = open_window(["a"])
+    assert window is not None
+    try:
+        end = time.monotonic() + 10
+        while window.shown < 2 and time.monotonic() < end:
+            window.put("a", _solid("a", (0, 255, 0)))
+            time.sleep(0.1)
+        assert window.shown >= 2
+        xserver.close()
+        end = time.monotonic() + 15
+        while window.closed is None and time.monotonic() < end:
+            window.put("a", _solid("a", (0, 255, 0)))
+            time.sleep(0.1)
+        assert window.closed is not None and "display went away" in window.closed
+    finally:
+        window.close()
+
+
 def test_monitor_window_with_and_without_a_display(xserver: XServer, live_clip: Path,
                                                    tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
@@ -172,10 +195,11 @@ def test_monitor_window_with_and_without_a_display(xserver: XServer, live_clip: 
     finally:
         mon.stop()
         runner.join(timeout=60)
+    assert not runner.is_alive()
     cell = shot[:360, :640].astype(np.float32)
     assert cell.std() > 20  # a picture, not an empty window
     monkeypatch.delenv("DISPLAY")
-    counters = Monitor(cfg).run(duration_s=3)
+    counters = Monitor(cfg).run(duration_s=8)
     assert counters["cam"].processed > 0
     assert any("no display" in r.getMessage() for r in caplog.records)
 

@@ -21,7 +21,7 @@ from facetrack.cli import app
 from facetrack.errors import ConfigError
 from facetrack.monitor import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
-from tests.live_support import Camera, WebhookReceiver, free_port
+from tests.live_support import Camera, PostgresServer, WebhookReceiver, free_port
 
 pytestmark = pytest.mark.data
 
@@ -74,15 +74,24 @@ def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, t
             return False
 
         assert wait(lambda: door.processed >= 20, 15), door
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
+        def scrape() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                return str(resp.read().decode())
+
+        text = scrape()
         assert 'facetrack_frames_processed_total{camera="door"}' in text
         assert 'facetrack_notifications_failed_total{camera="door"} 0.0' in text
         assert 'facetrack_events_waiting{sink="event store"} 0.0' in text
-        fps = {line.split("{")[0]: float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith("facetrack_fps_") and 'camera="file"' in line}
-        # the file camera plays at 25 fps, capped at 10; the window may still be filling
-        assert 15 < fps["facetrack_fps_in"] < 35 and 5 < fps["facetrack_fps_out"] <= 11, fps
+
+        def fps() -> dict[str, float]:
+            return {line.split("{")[0]: float(line.split()[-1])
+                    for line in scrape().splitlines()
+                    if line.startswith("facetrack_fps_") and 'camera="file"' in line}
+
+        # the file camera plays at 25 fps, capped at 10 (over a window that starts filling
+        # while the models load, hence the wait)
+        assert wait(lambda: 20 < fps()["facetrack_fps_in"] < 30
+                    and 8 < fps()["facetrack_fps_out"] <= 10.5, 20), fps()
         assert 'facetrack_camera_online{camera="dead"} 0.0' in text
         camera.stop()
         assert wait(lambda: door.live.state == "reconnecting", 10), door.live
@@ -278,3 +287,61 @@ def test_a_full_disk_loses_no_event_and_no_clip(live_clip: Path, tmp_path: Path,
     messages = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("event store" in m and "disk is full" in m for m in messages), messages
     assert any("No space left on device" in m and "camera file" in m for m in messages)
+
+
+def test_postgres_store_outage_loses_no_event(live_clip: Path, postgres: PostgresServer,
+                                              pg_url: str, caplog: pytest.LogCaptureFixture
+                                              ) -> None:
+    """A real PostgreSQL server as the event store goes down mid-run for 12 s and comes back:
+    the camera keeps processing, the refused events wait and every published event ends up
+    stored once, in order; `facetrack events --store URL` reads them."""
+    cfg = MonitorConfig.model_validate({
+        "store": {"events_db": pg_url, "events_jsonl": None},
+        "cameras": [{"name": "file", "source": str(live_clip), "loop": True,
+                     "events": {"end_after_s": 0.5}}],
+    })
+    published: list[dict] = []
+    mon = Monitor(cfg, on_events=lambda evs: published.extend(e.to_dict() for e in evs))
+    runner = threading.Thread(target=mon.run)
+    runner.start()
+    try:
+        cam = mon.cameras["file"]
+        end = time.monotonic() + 30
+        while not (cam.counters.processed > 30 and published) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert published, cam.counters
+        postgres.stop()
+        before, waited = cam.counters.processed, 0
+        end = time.monotonic() + 12
+        while time.monotonic() < end:
+            waited = max(waited, sum(o.waiting for o in mon.outboxes))
+            time.sleep(0.2)
+        assert cam.counters.processed > before + 50 and waited > 0
+    finally:
+        postgres.start()
+    try:
+        end = time.monotonic() + 30
+        while any(o.waiting for o in mon.outboxes) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not any(o.waiting for o in mon.outboxes)
+    finally:
+        mon.stop()
+        runner.join(timeout=60)
+    assert mon.counters()["file"].failures == 0
+    with EventStore(pg_url) as store:
+        assert store.query() == published
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("event store" in m and "cannot store events" in m for m in errors), errors
+    res = CliRunner().invoke(app, ["events", "--store", pg_url, "--type", "track_ended"])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x) for x in res.output.splitlines()] == [
+        e for e in published if e["kind"] == "track_ended"]
+
+
+def test_event_store_targets_that_cannot_work_are_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["events", "--store", "mysql://u@127.0.0.1/x"])
+    assert res.exit_code == 2 and "postgresql:// URL" in res.output
+    res = runner.invoke(app, ["events", "--store", f"postgresql://u@127.0.0.1:{free_port()}/x"])
+    assert res.exit_code == 2 and "cannot open the event store" in res.output
+    assert len(res.output.strip().splitlines()) == 1

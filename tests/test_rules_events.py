@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -159,12 +160,20 @@ def test_holdoff_expires() -> None:
 # -- the event store ---------------------------------------------------------------------------
 
 
-def test_event_store_filters_and_concurrent_writers(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The embedded default (a SQLite file) and a real PostgreSQL server."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "ev.db")
+
+
+def test_event_store_filters_and_concurrent_writers(store_target: str, tmp_path: Path) -> None:
     rules_a = EventRules("a", EventsConfig(end_after_s=0.5))
     rules_b = EventRules("b", EventsConfig(end_after_s=0.5))
     events_a = run(rules_a, [[{"track": 1}]] * 3 + [[]] * 10)
     events_b = run(rules_b, [[{"track": 9}]] * 3)
-    with EventStore(tmp_path / "ev.db") as store, EventsJsonl(tmp_path / "ev.jsonl") as jl:
+    with EventStore(store_target) as store, EventsJsonl(tmp_path / "ev.jsonl") as jl:
         def write(events: list, times: int) -> None:
             for _ in range(times):
                 store.add(events)
@@ -198,14 +207,20 @@ def test_outbox_keeps_order_through_an_outage_and_bounds_what_waits(tmp_path: Pa
                 raise OutputError("disk full")
             store.add(batch)
 
-        box = Outbox("store", write, limit=len(events) * 3, retry_s=0.0)
-        for _ in range(5):
-            box.add(events)
-        assert box.failing == "disk full" and box.lost == 2 * len(events)
-        assert box.waiting == 3 * len(events) and not store.query()
-        refusing["on"] = False
-        assert box.flush() and box.waiting == 0 and box.failing is None
-        assert [r["kind"] for r in store.query()] == [e.kind for e in events] * 3
+        box = Outbox("store", write, limit=len(events) * 3, retry_s=0.05)
+        try:
+            for _ in range(5):
+                box.add(events)
+            end = time.monotonic() + 5
+            while box.failing is None and time.monotonic() < end:
+                time.sleep(0.01)
+            assert box.failing == "disk full" and box.lost == 2 * len(events)
+            assert box.waiting == 3 * len(events) and not store.query()
+            refusing["on"] = False
+            assert box.drain(5.0) and box.failing is None
+            assert [r["kind"] for r in store.query()] == [e.kind for e in events] * 3
+        finally:
+            box.close(1.0)
 
 
 def test_events_file_on_a_full_device_is_a_clear_error() -> None:

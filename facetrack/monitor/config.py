@@ -4,7 +4,7 @@ Strict like every facetrack config: unknown keys are errors naming their key pat
 
 ```yaml
 store:
-  events_db: events.db          # SQLite (WAL); `facetrack events --store events.db`
+  events_db: events.db          # SQLite (WAL) or postgresql://...; `facetrack events`
   events_jsonl: events.jsonl    # one JSON object per event (null = none)
 metrics:
   port: 9108                    # Prometheus /metrics (null = off)
@@ -92,7 +92,9 @@ class CameraConfig(_Strict):
 
 
 class StoreConfig(_Strict):
-    events_db: Path = Field(Path("events.db"), description="SQLite event store (WAL).")
+    events_db: str = Field("events.db", min_length=1, description="Event store: a SQLite "
+                           "file (WAL), or a postgresql://user:password@host/db URL (the "
+                           "[postgres] extra) for a store several monitors share.")
     events_jsonl: Path | None = Field(Path("events.jsonl"),
                                       description="Also append every event here (null = no).")
 

@@ -66,14 +66,16 @@ class _Rates:
         c = self.counters
         if self._samples and now - self._samples[-1][0] < 1.0:
             return
+        if self._samples and (c.live.frames_in < self._samples[-1][1]
+                              or c.processed < self._samples[-1][2]):
+            self._samples.clear()  # a new source session restarted the counters
         self._samples.append((now, c.live.frames_in, c.processed))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
             self._samples.popleft()
         t0, in0, out0 = self._samples[0]
         if now > t0:
-            # counters restart with a new source session: never a negative rate
-            c.fps_in = max(0.0, (c.live.frames_in - in0) / (now - t0))
-            c.fps_out = max(0.0, (c.processed - out0) / (now - t0))
+            c.fps_in = (c.live.frames_in - in0) / (now - t0)
+            c.fps_out = (c.processed - out0) / (now - t0)
 
 
 class _Camera:
@@ -247,7 +249,7 @@ class Monitor:
                         for c in config.cameras}
 
     def _publish(self, events: list[Event]) -> None:
-        with self._sink_lock:  # a sink that fails keeps the events (Outbox) and never raises
+        with self._sink_lock:  # only queues: each outbox's thread writes (and retries)
             for outbox in self.outboxes:
                 outbox.add(events)
         if self._on_events is not None:
@@ -269,6 +271,7 @@ class Monitor:
         store_cfg = self.config.store
         self._store = EventStore(store_cfg.events_db)
         self.outboxes = [Outbox("event store", self._store.add)]
+        server = None
         try:
             if store_cfg.events_jsonl is not None:
                 self._jsonl = EventsJsonl(store_cfg.events_jsonl)
@@ -280,25 +283,13 @@ class Monitor:
                     self._views.append(self.window)
             for cam in self.cameras.values():
                 cam.thread.start()
-            end = None if duration_s is None else time.monotonic() + duration_s
-            next_log = time.monotonic() + self.config.metrics.log_every_s
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if end is not None and now >= end:
-                    break
-                if now >= next_log:
-                    self._log_counters()
-                    next_log = now + self.config.metrics.log_every_s
-                for cam in self.cameras.values():
-                    cam.rates.sample(now)
-                with self._sink_lock:
-                    for outbox in self.outboxes:  # retries what a full disk refused
-                        if outbox.waiting:
-                            outbox.flush()
-                self._stop.wait(0.2 if end is None else max(0.0, min(0.2, end - now)))
+            self._watch(duration_s)
+        finally:
+            # whatever ended the run: cameras stop, clips and events are finished and written
             self.stop()
             for cam in self.cameras.values():
-                cam.thread.join(timeout=30)
+                if cam.thread.is_alive() or cam.thread.ident is not None:
+                    cam.thread.join(timeout=30)
                 cam.finish()
             if self.clip_writer is not None:
                 self.clip_writer.close()  # every finished clip encoded and stored
@@ -309,14 +300,16 @@ class Monitor:
             if server is not None:
                 server.shutdown()
                 server.server_close()
-            self._log_counters()
-        finally:
             if self.view is not None:
                 self.view.close()
             if self.window is not None:
                 self.window.close()
+            self._log_counters()
             with self._sink_lock:
-                self._flush_outboxes()
+                for outbox in self.outboxes:  # all retry at once, for up to 10 s
+                    outbox.stop(10.0)
+                for outbox in self.outboxes:
+                    outbox.join(40.0)
                 self.outboxes = []
                 if self._jsonl is not None:
                     self._jsonl.close()
@@ -324,17 +317,19 @@ class Monitor:
                 self._store = self._jsonl = None
         return self.counters()
 
-    def _flush_outboxes(self, patience_s: float = 10.0) -> None:
-        """At the end: retry what waits for up to ``patience_s``; report what is lost."""
-        end = time.monotonic() + patience_s
-        while not all(o.flush(force=True) for o in self.outboxes):
-            if time.monotonic() >= end:
+    def _watch(self, duration_s: float | None) -> None:
+        end = None if duration_s is None else time.monotonic() + duration_s
+        next_log = time.monotonic() + self.config.metrics.log_every_s
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if end is not None and now >= end:
                 break
-            time.sleep(0.5)
-        for outbox in self.outboxes:
-            if outbox.waiting:
-                log.error("%s: %d events could not be written before stopping (%s)",
-                          outbox.name, outbox.waiting, outbox.failing)
+            if now >= next_log:
+                self._log_counters()
+                next_log = now + self.config.metrics.log_every_s
+            for cam in self.cameras.values():
+                cam.rates.sample(now)
+            self._stop.wait(0.2 if end is None else max(0.0, min(0.2, end - now)))
 
     def _log_counters(self) -> None:
         for name, c in self.counters().items():

@@ -12,6 +12,7 @@ link to it before it is written. ``close()`` finishes the open clip with what it
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import queue
@@ -130,6 +131,12 @@ class ClipRecorder:
             self._finish()
 
 
+# errors of an outage that passes (full disk or quota, read-only or unwritable folder, I/O):
+# the clip is kept and written again; any other error loses only that clip
+_RETRIED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+            errno.ENOENT}
+
+
 @dataclass
 class ClipStats:
     written: int = 0  # encoded and handed to the storage
@@ -154,17 +161,18 @@ class ClipWriter:
         self._stats: dict[str, ClipStats] = {}
         self._waiting: deque[tuple[str, _Clip]] = deque()
         self._failing: str | None = None
+        self._spooled = False  # a written clip waits in the spool for the storage to file it
         self._queue: queue.Queue[tuple[str, _Clip] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="clip-writer", daemon=True)
         self._thread.start()
 
     @property
     def written(self) -> int:
-        return sum(s.written for s in self._stats.values())
+        return sum(s.written for s in list(self._stats.values()))
 
     @property
     def failed(self) -> int:
-        return sum(s.lost for s in self._stats.values())
+        return sum(s.lost for s in list(self._stats.values()))
 
     def stats(self, camera: str) -> ClipStats:
         return self._stats.setdefault(camera, ClipStats())
@@ -179,28 +187,35 @@ class ClipWriter:
         next_retry = 0.0
         while True:
             item: tuple[str, _Clip] | bool | None
+            retrying = bool(self._waiting) or self._spooled
             try:
-                item = self._queue.get(timeout=self.retry_s if self._waiting else None)
+                item = self._queue.get(timeout=self.retry_s if retrying else None)
             except queue.Empty:
                 item = False  # time to retry
-            if item is None:
-                self._retry_waiting()
-                self._give_up_waiting("still refused when the monitor stopped")
-                return
-            if isinstance(item, tuple):
-                camera, clip = item
-                if self._waiting:  # keep the order: the new clip waits behind the others
-                    self._hold(camera, clip)
-                else:
-                    self._attempt(camera, clip)
-            if self._waiting and time.monotonic() >= next_retry:
-                self._retry_waiting()
-                next_retry = time.monotonic() + self.retry_s
+            try:
+                if item is None:
+                    self._retry_waiting()
+                    self._give_up_waiting("still refused when the monitor stopped")
+                    return
+                if isinstance(item, tuple):
+                    camera, clip = item
+                    if self._waiting:  # keep the order: the new clip waits behind the others
+                        self._hold(camera, clip)
+                    else:
+                        self._attempt(camera, clip)
+                if (self._waiting or self._spooled) and time.monotonic() >= next_retry:
+                    self._retry_waiting()
+                    next_retry = time.monotonic() + self.retry_s
+            except Exception:  # the writer must outlive any one clip's trouble
+                log.exception("clip writer: unexpected error; it goes on")
 
     def _retry_waiting(self) -> None:
         retry = getattr(self.storage, "retry", None)
-        if retry is not None:
-            retry()  # written clips the storage could not file yet
+        if retry is not None and self._spooled:
+            try:
+                self._spooled = not retry()  # written clips the storage could not file yet
+            except Exception as exc:
+                log.warning("clips in the spool could not be filed yet: %s", exc)
         while self._waiting:
             camera, clip = self._waiting[0]
             self.stats(camera).waiting -= 1
@@ -213,8 +228,12 @@ class ClipWriter:
     def _attempt(self, camera: str, clip: _Clip, retrying: bool = False) -> bool:
         try:
             self._write(camera, clip)
-        except (OSError, av.FFmpegError) as exc:  # full disk, unwritable folder: retried
+        except (OSError, av.FFmpegError) as exc:
             self._clean(clip)
+            if getattr(exc, "errno", None) not in _RETRIED:  # not an outage: retrying won't help
+                self.stats(camera).lost += 1
+                log.error("camera %s: clip %s could not be written: %s", camera, clip.key, exc)
+                return True
             reason = getattr(exc, "strerror", None) or str(exc)
             if self._failing is None:
                 log.error("camera %s: clip %s not written (%s); kept in memory and retried "
@@ -263,6 +282,7 @@ class ClipWriter:
 
     def _write(self, camera: str, clip: _Clip) -> None:
         spool = self.storage.spool_dir()
+        spool.mkdir(parents=True, exist_ok=True)  # it may have been removed meanwhile
         stem = clip.key.replace("/", "__")
         video = spool / f"{stem}.mp4"
         sidecar = spool / f"{stem}.json"
@@ -280,8 +300,10 @@ class ClipWriter:
         tmp.replace(sidecar)
         try:
             self.storage.put(clip.key, video, sidecar)
-        except OutputError as exc:  # written: it stays in the spool, the storage retries it
-            log.warning("camera %s: %s; kept in %s and retried", camera, exc, spool)
+        except OutputError as exc:  # written: it stays in the spool and is filed later
+            self._spooled = True
+            log.warning("camera %s: %s; kept in %s and retried every %g s", camera, exc, spool,
+                        self.retry_s)
 
     def close(self) -> None:
         self._queue.put(None)

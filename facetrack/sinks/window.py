@@ -1,28 +1,31 @@
 """A local window showing the annotated cameras, when the machine has a display.
 
 ``Window(cameras)`` opens one Tk window (Python's standard GUI toolkit, so no extra package and
-no conflict with the headless OpenCV build) with the cameras in a grid; ``put(camera, result)``
-only keeps the latest result, and the window's own thread draws at most ``fps`` times a second,
-so a slow display never slows processing. Closing the window closes only the window: the
-monitor keeps watching (Ctrl-C stops it). Without a display (``DISPLAY`` unset, or the X server
-refuses) :func:`open_window` logs why and returns ``None``: the browser view
-(``live_view.port``) works anywhere.
+no conflict with the headless OpenCV build) with the cameras in a grid. ``put(camera, result)``
+only keeps the latest result; a drawing thread composes the grid at most ``fps`` times a second
+and hands it to the window, which lives in its own process (``_window_child``): Xlib ends the
+whole process when the X server goes away, and that must end only the window, not the monitor.
+One frame is in flight at a time, so a slow display never slows processing. Closing the window
+closes only the window: the monitor keeps watching (Ctrl-C stops it). Without a display
+(``DISPLAY`` unset, or the X server refuses) :func:`open_window` logs why and returns ``None``:
+the browser view (``live_view.port``) works anywhere.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
 import os
 import threading
 import time
-from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from facetrack.results import FrameResult
+from facetrack.sinks import _window_child
 from facetrack.sinks.video import annotate
 
 log = logging.getLogger(__name__)
@@ -44,64 +47,54 @@ class Window:
         self.period = 1.0 / fps
         self.cols = math.ceil(math.sqrt(len(self.cameras)))
         self.rows = math.ceil(len(self.cameras) / self.cols)
-        self.shown = 0  # frames drawn
+        self.shown = 0  # frames drawn by the window
+        self.closed: str | None = None  # why the window went away, if it did
         self._latest: dict[str, FrameResult] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._error: str | None = None
-        self.closed_by_user = False
         self._canvas = np.zeros((self.rows * tile[1], self.cols * tile[0], 3), np.uint8)
+        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._conn, child_conn = ctx.Pipe()
+        self._proc = ctx.Process(target=_window_child.run, name="facetrack-window",
+                                 args=(child_conn, TITLE, self._canvas.shape[1],
+                                       self._canvas.shape[0]), daemon=True)
+        self._proc.start()
+        child_conn.close()
+        reply = self._conn.recv() if self._conn.poll(20.0) else "error: no answer in 20 s"
+        if reply != "ready":
+            self._end()
+            raise RuntimeError(str(reply).removeprefix("error: "))
         self._thread = threading.Thread(target=self._run, name="window", daemon=True)
         self._thread.start()
-        self._ready.wait(10.0)
-        if self._error is not None:
-            raise RuntimeError(self._error)
 
     def put(self, camera: str, result: FrameResult) -> None:
         with self._lock:
             self._latest[camera] = result
 
     def _run(self) -> None:
-        import tkinter
-
-        try:
-            root = tkinter.Tk()
-        except tkinter.TclError as exc:
-            self._error = str(exc)
-            self._ready.set()
-            return
-        root.title(TITLE)
-        root.geometry(f"{self.cols * self.tile[0]}x{self.rows * self.tile[1]}+0+0")
-        root.configure(background="black")
-        label = tkinter.Label(root, background="black", borderwidth=0)
-        label.pack()
-        root.protocol("WM_DELETE_WINDOW", self._user_closed)
-        self._ready.set()
-        photo: Any = None
-        try:
-            while not self._stop.is_set():
-                start = time.monotonic()
-                canvas = self._compose()
-                if canvas is not None:
-                    photo = tkinter.PhotoImage(data=_ppm(canvas), format="PPM")
-                    label.configure(image=photo)
-                    self.shown += 1
-                root.update()
-                self._stop.wait(max(0.0, self.period - (time.monotonic() - start)))
-        except tkinter.TclError as exc:  # the X server went away
-            log.warning("window closed: %s", exc)
-        finally:
-            del photo
+        in_flight = False
+        while not self._stop.is_set():
+            start = time.monotonic()
             try:
-                root.destroy()
-            except tkinter.TclError:
-                log.debug("the window was already gone")
-
-    def _user_closed(self) -> None:
-        log.info("window closed; the monitor keeps watching (Ctrl-C stops it)")
-        self.closed_by_user = True
-        self._stop.set()
+                while self._conn.poll():
+                    self._conn.recv()
+                    in_flight = False
+                    self.shown += 1
+                canvas = None if in_flight else self._compose()
+                if canvas is not None:
+                    self._conn.send_bytes(_ppm(canvas))
+                    in_flight = True
+            except (EOFError, OSError):  # the window process ended
+                self._proc.join(timeout=2.0)
+                self.closed = ("closed by the user" if self._proc.exitcode == 0
+                               else f"ended (the display went away? exit code "
+                                    f"{self._proc.exitcode})")
+                log.warning("window %s; the monitor keeps watching (Ctrl-C stops it)",
+                            self.closed)
+                return
+            except Exception:  # one bad frame must not end the window
+                log.exception("window: a frame could not be drawn")
+            self._stop.wait(max(0.0, self.period - (time.monotonic() - start)))
 
     def _compose(self) -> npt.NDArray[np.uint8] | None:
         with self._lock:
@@ -128,6 +121,14 @@ class Window:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._end()
+
+    def _end(self) -> None:
+        self._conn.close()  # the window process sees the pipe close and ends
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5)
 
 
 def _ppm(bgr: npt.NDArray[np.uint8]) -> bytes:

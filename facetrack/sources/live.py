@@ -39,13 +39,13 @@ class Backoff:
     """Wait ``initial * factor**attempt`` seconds (at most ``maximum``), +-``jitter`` of it at
     random, before reconnecting; the attempt count resets once a connection delivers frames.
 
-    The 3 s ceiling bounds how long a camera that comes back waits for the next attempt (the
-    soak benchmark's target: frames again within 5 s); a refused or timed-out attempt every
-    3 s costs a camera nothing."""
+    The 2 s ceiling bounds how long a camera that comes back waits for the next attempt (the
+    soak benchmark's target: frames again within 5 s; with a 3 s ceiling the 4-camera soak saw
+    up to 5.5 s); a refused or timed-out attempt every 2 s costs a camera nothing."""
 
     initial: float = 0.5
     factor: float = 2.0
-    maximum: float = 3.0
+    maximum: float = 2.0
     jitter: float = 0.2
 
     def delay(self, attempt: int, rng: random.Random) -> float:

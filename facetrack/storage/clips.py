@@ -130,8 +130,12 @@ class LocalClipStorage:
             too_big = cfg.max_total_mb is not None and total > cfg.max_total_mb * 2**20
             if not (too_old or too_big):
                 continue
-            p.unlink(missing_ok=True)
-            p.with_suffix(".json").unlink(missing_ok=True)
+            try:
+                p.unlink(missing_ok=True)
+                p.with_suffix(".json").unlink(missing_ok=True)
+            except OSError as exc:  # retention must never cost the clip being filed
+                log.warning("retention: cannot remove %s (%s)", p, exc.strerror or exc)
+                continue
             total -= size
 
 

@@ -1,7 +1,10 @@
-"""The event store: one SQLite file (WAL), parameterised queries only; and ``events.jsonl``.
+"""The event store (a SQLite file in WAL mode, or a PostgreSQL database) and ``events.jsonl``.
 
-Several cameras write from their own threads: one connection per store, guarded by a lock,
-one transaction per batch of events (a frame's events), so a crash never leaves half a batch.
+One table, written and read through SQLAlchemy Core: bound parameters only, the same queries on
+both engines. Several cameras write from their own threads: one transaction per batch of events
+(a frame's events), so a crash never leaves half a batch. ``EventStore("events.db")`` opens or
+creates a SQLite file; ``EventStore("postgresql://user@host/db")`` a PostgreSQL database (the
+``[postgres]`` extra: psycopg), for a store several monitors share.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -20,40 +22,93 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from facetrack._closing import Closing
 from facetrack.errors import DatabaseError, FacetrackError, InputError, OutputError
 from facetrack.events import EVENT_TYPES, Event
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    camera TEXT NOT NULL,
-    wall_time TEXT NOT NULL,
-    ts REAL NOT NULL,
-    frame INTEGER NOT NULL,
-    track_id INTEGER NOT NULL,
-    person_id INTEGER,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_time ON events (wall_time);
-CREATE INDEX IF NOT EXISTS events_camera ON events (camera, wall_time);
-"""
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
+_metadata = sa.MetaData()
+_events = sa.Table(
+    "events", _metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("camera", sa.Text, nullable=False),
+    sa.Column("wall_time", sa.Text, nullable=False),  # ISO 8601 UTC: sorts as text
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("frame", sa.BigInteger, nullable=False),
+    sa.Column("track_id", sa.BigInteger, nullable=False),
+    sa.Column("person_id", sa.BigInteger),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("events_time", "wall_time"),
+    sa.Index("events_camera", "camera", "wall_time"),
+)
+
+
+def is_database_url(target: str | Path) -> bool:
+    return "://" in str(target)
+
+
+def _engine(target: str | Path) -> sa.Engine:
+    text = str(target)
+    if not is_database_url(text):
+        engine = sa.create_engine(sa.URL.create("sqlite", database=text),
+                                  poolclass=sa.pool.StaticPool,
+                                  connect_args={"check_same_thread": False, "timeout": 10.0})
+
+        @sa.event.listens_for(engine, "connect")
+        def _wal(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+        return engine
+    try:
+        url = sa.make_url(text)
+    except (ValueError, sa.exc.ArgumentError):
+        raise InputError("event store: not a valid database URL (give a SQLite file or "
+                         "postgresql://user:password@host:port/db)") from None
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3 (the [postgres] extra)
+    else:
+        raise InputError(f"event store {url.render_as_string(hide_password=True)}: give a "
+                         "SQLite file or a postgresql:// URL")
+    # a host that vanishes (no RST) must not hold a write for minutes: TCP keepalives, a
+    # user timeout and a statement timeout bound every call; the outbox then retries
+    connect = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
+               "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 15000,
+               "options": "-c statement_timeout=15000"}
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
+                                connect_args=connect)
+    except ImportError:
+        raise DatabaseError("a PostgreSQL event store needs psycopg: pip install "
+                            "'facetrack[postgres]'") from None
+
+
+def _reason(exc: sa.exc.SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    text = " ".join(str(orig if orig is not None else exc).split())  # one line
+    return text[:300] if text else type(exc).__name__
 
 
 class EventStore(Closing):
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, target: str | Path) -> None:
         self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False,
-                                         timeout=10.0, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"{self.path}: cannot open the event store ({exc})") from None
+        self._engine = _engine(target)
+        self.name = (self._engine.url.render_as_string(hide_password=True)
+                     if is_database_url(target) else str(target))
+        for attempt in range(2):
+            try:
+                _metadata.create_all(self._engine, checkfirst=True)
+                break
+            except sa.exc.SQLAlchemyError as exc:
+                if attempt == 0 and isinstance(exc, sa.exc.IntegrityError):
+                    continue  # two monitors created the table at once: it exists now
+                self._engine.dispose()
+                raise DatabaseError(f"{self.name}: cannot open the event store "
+                                    f"({_reason(exc)})") from None
 
     def add(self, events: Sequence[Event]) -> None:
         if not events:
@@ -61,55 +116,47 @@ class EventStore(Closing):
         rows = []
         for e in events:
             data = e.to_dict()
-            rows.append((e.kind, e.camera, e.wall_time, e.timestamp, e.frame, e.track_id,
-                         data.get("person_id"), json.dumps(data, ensure_ascii=False)))
+            rows.append({"kind": e.kind, "camera": e.camera, "wall_time": e.wall_time,
+                         "ts": e.timestamp, "frame": e.frame, "track_id": e.track_id,
+                         "person_id": data.get("person_id"),
+                         "data": json.dumps(data, ensure_ascii=False)})
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany(
-                    "INSERT INTO events (kind, camera, wall_time, ts, frame, track_id, "
-                    "person_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._conn.execute("ROLLBACK")
-                raise DatabaseError(f"{self.path}: cannot store events ({exc})") from None
+                with self._engine.begin() as conn:
+                    conn.execute(sa.insert(_events), rows)
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{self.name}: cannot store events ({_reason(exc)})"
+                                    ) from None
 
     def query(self, *, camera: str | None = None, since: str | None = None,
               kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Events, oldest first. ``since``: an ISO time or a duration back from now
         (``30s``, ``15m``, ``2h``, ``7d``)."""
-        where: list[str] = []
-        params: list[Any] = []
+        q = sa.select(_events.c.data)
         if camera is not None:
-            where.append("camera = ?")
-            params.append(camera)
+            q = q.where(_events.c.camera == camera)
         if kind is not None:
             if kind not in EVENT_TYPES:
                 raise InputError(f"unknown event type {kind!r}; known: "
                                  f"{', '.join(sorted(EVENT_TYPES))}")
-            where.append("kind = ?")
-            params.append(kind)
+            q = q.where(_events.c.kind == kind)
         if since is not None:
-            where.append("wall_time >= ?")
-            params.append(parse_since(since))
-        # the clauses are fixed text chosen above; every value is a bound parameter
-        sql = "SELECT data FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(-1 if limit is None else int(limit))
+            q = q.where(_events.c.wall_time >= parse_since(since))
+        q = q.order_by(_events.c.id.desc())
+        if limit is not None:
+            q = q.limit(int(limit))
         with self._lock:
             try:
-                rows = self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise DatabaseError(f"{self.path}: cannot read events ({exc})") from None
-        return [json.loads(r[0]) for r in reversed(rows)]  # the latest ``limit``, oldest first
+                with self._engine.connect() as conn:
+                    rows = conn.execute(q).scalars().all()
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{self.name}: cannot read events ({_reason(exc)})"
+                                    ) from None
+        return [json.loads(r) for r in reversed(rows)]  # the latest ``limit``, oldest first
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._engine.dispose()
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -174,60 +221,112 @@ class EventsJsonl(Closing):
 
 
 class Outbox:
-    """Events on their way to one sink (the store or ``events.jsonl``), in order. What the sink
-    refuses (a full disk, a database locked too long) waits here and is retried every
-    ``retry_s``, so a passing outage loses no event and never stops a camera. At most ``limit``
-    events wait; beyond that the oldest are dropped, counted in ``lost`` and logged."""
+    """Events on their way to one sink (the store or ``events.jsonl``), in order, written by
+    the outbox's own thread: ``add`` only queues, so a slow, full or unreachable sink never
+    holds up a camera. What the sink refuses (a full disk, a database that is down) waits and
+    is retried every ``retry_s``. At most ``limit`` events wait; beyond that the oldest are
+    dropped, counted in ``lost`` and logged. ``close(patience_s)`` keeps trying for that long,
+    then reports what could not be written."""
 
     def __init__(self, name: str, write: Callable[[Sequence[Event]], None], *,
                  limit: int = 100_000, retry_s: float = 2.0) -> None:
         self.name, self._write = name, write
         self.limit, self.retry_s = limit, retry_s
         self._batches: deque[list[Event]] = deque()
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._writing: list[Event] | None = None  # the head batch, being written
+        self._deadline: float | None = None  # set by close()
         self.waiting = 0
         self.lost = 0
         self.failing: str | None = None  # the reason, while the sink refuses
-        self._next_try = 0.0
+        self._thread = threading.Thread(target=self._run, name=f"outbox-{name}", daemon=True)
+        self._thread.start()
 
     def add(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        with self._lock:
+        with self._cond:
             self._batches.append(list(events))
             self.waiting += len(events)
             dropped = 0
             while self.waiting > self.limit and len(self._batches) > 1:
-                old = self._batches.popleft()
+                # never the batch being written: the oldest after it
+                i = 1 if self._batches[0] is self._writing else 0
+                if i >= len(self._batches) - 1:
+                    break
+                old = self._batches[i]
+                del self._batches[i]
                 self.waiting -= len(old)
                 dropped += len(old)
             if dropped:
+                if self.lost == 0 or self.failing is None:
+                    log.error("%s: more than %d events waiting: the oldest are dropped "
+                              "(counted in facetrack_events_lost)", self.name, self.limit)
                 self.lost += dropped
-                log.error("%s: %d events dropped: %d were waiting (the limit)", self.name,
-                          dropped, self.limit)
-        self.flush()
+            self._cond.notify_all()
 
-    def flush(self, force: bool = False) -> bool:
-        """Write what waits (while failing, at most every ``retry_s`` unless ``force``);
-        True when nothing is left."""
-        with self._lock:
-            now = time.monotonic()
-            if self.failing is not None and not force and now < self._next_try:
-                return False
-            while self._batches:
-                batch = self._batches[0]
-                try:
-                    self._write(batch)
-                except (FacetrackError, OSError) as exc:
-                    if self.failing is None:
-                        log.error("%s: %s; the events wait in memory and are retried every "
-                                  "%g s", self.name, exc, self.retry_s)
-                    self.failing = str(exc)
-                    self._next_try = now + self.retry_s
-                    return False
-                self._batches.popleft()
-                self.waiting -= len(batch)
-            if self.failing is not None:
-                log.warning("%s: writing again; every waiting event is stored", self.name)
-                self.failing = None
-            return True
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for every waiting event to be written."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while self.waiting and time.monotonic() < end:
+                self._cond.wait(min(0.1, max(0.0, end - time.monotonic())))
+            return not self.waiting
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._batches and self._deadline is None:
+                    self._cond.wait()
+                if not self._batches:
+                    return  # closing, nothing left
+                batch = self._writing = self._batches[0]
+            ok = self._try(batch)  # outside the lock: a slow sink never blocks add()
+            with self._cond:
+                self._writing = None
+                if ok:
+                    self._batches.popleft()  # the head is still ``batch``: add() spares it
+                    self.waiting -= len(batch)
+                    if not self._batches and self.failing is not None:
+                        log.warning("%s: writing again; the waiting events are stored%s",
+                                    self.name, f" ({self.lost} dropped before)"
+                                    if self.lost else "")
+                        self.failing = None
+                    self._cond.notify_all()
+                    continue
+                if self._deadline is not None and time.monotonic() >= self._deadline:
+                    return
+                pause = self.retry_s if self._deadline is None else min(self.retry_s, 0.5)
+                self._cond.wait(pause)  # close() wakes it for a last, quicker round
+
+    def _try(self, batch: list[Event]) -> bool:
+        """Write ``batch``; False when the sink refused it (to be retried)."""
+        try:
+            self._write(batch)
+        except (FacetrackError, OSError) as exc:
+            if self.failing is None:
+                log.error("%s: %s; the events wait in memory and are retried every %g s",
+                          self.name, exc, self.retry_s)
+            self.failing = str(exc)
+            return False
+        except Exception:  # a bug, not an outage: retrying cannot help; count and go on
+            log.exception("%s: %d events could not be written", self.name, len(batch))
+            with self._cond:
+                self.lost += len(batch)
+        return True
+
+    def close(self, patience_s: float = 10.0) -> None:
+        self.stop(patience_s)
+        self.join(patience_s + 30.0)
+
+    def stop(self, patience_s: float) -> None:
+        """Write what waits for up to ``patience_s`` more, then end (see ``join``)."""
+        with self._cond:
+            self._deadline = time.monotonic() + patience_s
+            self._cond.notify_all()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)  # a write in progress may outlast the patience a little
+        if self.waiting:
+            log.error("%s: %d events could not be written before stopping (%s)", self.name,
+                      self.waiting, self.failing)
