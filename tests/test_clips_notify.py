@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,46 @@ def test_retention_by_total_size(tmp_path: Path) -> None:
     _record(storage, {10: [1.0], 40: [4.0], 70: [7.0]}, 90, cfg)
     left = list((tmp_path / "clips").rglob("*.mp4"))
     assert len(left) <= 1  # the newest at most: the cap is below one clip
+
+
+class _GatedStorage(LocalClipStorage):
+    """The real local storage, whose first ``put`` waits for ``release``: the writer is busy
+    while the test queues more clips."""
+
+    def __init__(self, config: ClipStorageConfig) -> None:
+        super().__init__(config)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def put(self, key: str, video: Path, sidecar: Path) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        super().put(key, video, sidecar)
+
+
+def test_clips_queued_past_the_limit_are_dropped_and_counted(tmp_path: Path) -> None:
+    """Alerts faster than the machine encodes: while the writer is busy with the first clip,
+    five more are queued; the queue keeps at most ``max_queued_mb`` of frames (here almost
+    nothing: one clip), so the four oldest queued are given up and counted, the newest is
+    written, and every clip is either written or counted lost."""
+    storage = _GatedStorage(ClipStorageConfig(dir=tmp_path / "clips"))
+    writer = ClipWriter(storage, max_queued_mb=0.0001)
+    rec = ClipRecorder("cam", ClipsConfig(enabled=True, pre_s=0.5, post_s=0.5,
+                                          annotated=False), writer)
+    keys = []
+    for i in range(130):  # an alert every 2 s: 6 separate clips
+        rec.push(_result(i))
+        if i % 20 == 10:
+            keys.append(rec.alert(_alert(i / FPS)))
+        if i == 20:  # the first clip is done: the writer takes it and blocks in put()
+            assert storage.entered.wait(30)
+    rec.close()
+    storage.release.set()
+    writer.close()
+    st = writer.stats("cam")
+    assert (rec.opened, st.written, st.lost) == (6, 2, 4)
+    assert writer._queued_bytes == 0
+    on_disk = {str(p.resolve()) for p in (tmp_path / "clips").rglob("*.mp4")}
+    assert on_disk == {storage.link(keys[0]), storage.link(keys[-1])}
 
 
 def test_unwritable_clip_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ import contextlib
 import errno
 import json
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -151,18 +150,27 @@ class ClipWriter:
     most ``max_waiting_mb``; beyond that the oldest waiting clip is given up, logged and
     counted) and it is written again every ``retry_s``, in order. A clip that was written but
     not yet stored stays in the spool and the storage retries it. ``close()`` writes every clip
-    still queued, tries the waiting ones once more, and reports what could not be written."""
+    still queued, tries the waiting ones once more, and reports what could not be written.
+
+    Clips queued for encoding hold their frames too: past ``max_queued_mb`` (a machine past its
+    capacity, alerting faster than it encodes) the oldest queued clip is given up, logged and
+    counted, so memory stays bounded however long the overload lasts."""
 
     def __init__(self, storage: ClipStorage, *, retry_s: float = 10.0,
-                 max_waiting_mb: float = 512.0) -> None:
+                 max_waiting_mb: float = 512.0, max_queued_mb: float = 512.0) -> None:
         self.storage = storage
         self.retry_s = retry_s
         self.max_waiting = int(max_waiting_mb * 2**20)
+        self.max_queued = int(max_queued_mb * 2**20)
+        self._queued_bytes = 0
+        # clips to encode, and None (the end) from close(); one lock for the queue, its byte
+        # count and dropping, so "the oldest" is exact
+        self._queue: deque[tuple[str, _Clip] | None] = deque()
+        self._cond = threading.Condition()
         self._stats: dict[str, ClipStats] = {}
         self._waiting: deque[tuple[str, _Clip]] = deque()
         self._failing: str | None = None
         self._spooled = False  # a written clip waits in the spool for the storage to file it
-        self._queue: queue.Queue[tuple[str, _Clip] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="clip-writer", daemon=True)
         self._thread.start()
 
@@ -178,20 +186,42 @@ class ClipWriter:
         return self._stats.setdefault(camera, ClipStats())
 
     def submit(self, camera: str, clip: _Clip) -> None:
-        self._queue.put((camera, clip))
+        with self._cond:
+            self._queued_bytes += _held_bytes(clip)
+            self._queue.append((camera, clip))
+            while self._queued_bytes > self.max_queued and len(self._queue) > 1:
+                old = self._queue[0]
+                if old is None:  # closing: nothing to drop before the end marker
+                    break
+                self._queue.popleft()
+                old_cam, old_clip = old
+                self._queued_bytes -= _held_bytes(old_clip)
+                self.stats(old_cam).lost += 1
+                log.error("camera %s: clip %s dropped: more than %d MB of clips queued for "
+                          "encoding (alerts come faster than this machine encodes)", old_cam,
+                          old_clip.key, self.max_queued // 2**20)
+            self._cond.notify()
 
     def pending(self) -> int:
-        return self._queue.qsize() + len(self._waiting)
+        return len(self._queue) + len(self._waiting)
+
+    def _next(self, timeout: float | None) -> tuple[str, _Clip] | bool | None:
+        """The next queued clip, None at the end, or False when ``timeout`` passed first."""
+        with self._cond:
+            if not self._queue:
+                self._cond.wait(timeout)
+            if not self._queue:
+                return False
+            item = self._queue.popleft()
+            if item is not None:
+                self._queued_bytes -= _held_bytes(item[1])
+            return item
 
     def _run(self) -> None:
         next_retry = 0.0
         while True:
-            item: tuple[str, _Clip] | bool | None
             retrying = bool(self._waiting) or self._spooled
-            try:
-                item = self._queue.get(timeout=self.retry_s if retrying else None)
-            except queue.Empty:
-                item = False  # time to retry
+            item = self._next(self.retry_s if retrying else None)
             try:
                 if item is None:
                     self._retry_waiting()
@@ -255,10 +285,10 @@ class ClipWriter:
     def _hold(self, camera: str, clip: _Clip) -> None:
         self._waiting.append((camera, clip))
         self.stats(camera).waiting += 1
-        held = sum(len(h.jpeg) for _, c in self._waiting for h in c.frames)
+        held = sum(_held_bytes(c) for _, c in self._waiting)
         while held > self.max_waiting and len(self._waiting) > 1:
             old_cam, old = self._waiting.popleft()
-            held -= sum(len(h.jpeg) for h in old.frames)
+            held -= _held_bytes(old)
             self._lose(old_cam, old, f"more than {self.max_waiting // 2**20} MB of clips "
                        "waiting")
 
@@ -306,8 +336,14 @@ class ClipWriter:
                         self.retry_s)
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._cond:
+            self._queue.append(None)
+            self._cond.notify()
         self._thread.join()
+
+
+def _held_bytes(clip: _Clip) -> int:
+    return sum(len(h.jpeg) for h in clip.frames)
 
 
 def encode_mp4(path: Path, frames: list[_Held]) -> None:

@@ -60,7 +60,11 @@ class Window:
                                        self._canvas.shape[0]), daemon=True)
         self._proc.start()
         child_conn.close()
-        reply = self._conn.recv() if self._conn.poll(20.0) else "error: no answer in 20 s"
+        try:
+            reply = self._conn.recv() if self._conn.poll(20.0) else "error: no answer in 20 s"
+        except (EOFError, OSError):  # it died first (the X server dropped it, ...)
+            self._proc.join(timeout=2.0)
+            reply = f"error: the window process ended (exit code {self._proc.exitcode})"
         if reply != "ready":
             self._end()
             raise RuntimeError(str(reply).removeprefix("error: "))
