@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +50,25 @@ def _config(tmp_path: Path, cameras: list[dict], **extra: object) -> MonitorConf
     return MonitorConfig.model_validate(data)
 
 
+def _wait(cond: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``cond`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return bool(cond())
+
+
+def _start(cfg: MonitorConfig) -> tuple[Monitor, threading.Thread, list[dict]]:
+    """A monitor running on its own thread, and the list of every event it publishes."""
+    published: list[dict] = []
+    mon = Monitor(cfg, on_events=lambda evs: published.extend(e.to_dict() for e in evs))
+    runner = threading.Thread(target=mon.run)
+    runner.start()
+    return mon, runner, published
+
+
 def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, tmp_path: Path
                                               ) -> None:
     port = free_port()
@@ -64,16 +83,7 @@ def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, t
     runner.start()
     try:
         door = mon.cameras["door"].counters
-
-        def wait(cond, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                if cond():
-                    return True
-                time.sleep(0.1)
-            return False
-
-        assert wait(lambda: door.processed >= 20, 15), door
+        assert _wait(lambda: door.processed >= 20, 15), door
         def scrape() -> str:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
                 return str(resp.read().decode())
@@ -90,15 +100,15 @@ def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, t
 
         # the file camera plays at 25 fps, capped at 10 (over a window that starts filling
         # while the models load, hence the wait)
-        assert wait(lambda: 20 < fps()["facetrack_fps_in"] < 30
+        assert _wait(lambda: 20 < fps()["facetrack_fps_in"] < 30
                     and 8 < fps()["facetrack_fps_out"] <= 10.5, 20), fps()
         assert 'facetrack_camera_online{camera="dead"} 0.0' in text
         camera.stop()
-        assert wait(lambda: door.live.state == "reconnecting", 10), door.live
+        assert _wait(lambda: door.live.state == "reconnecting", 10), door.live
         time.sleep(2)
         before = door.processed
         camera.start()
-        assert wait(lambda: door.live.state == "online" and door.processed > before + 10, 15)
+        assert _wait(lambda: door.live.state == "online" and door.processed > before + 10, 15)
     finally:
         mon.stop()
         runner.join(timeout=60)
@@ -246,16 +256,10 @@ def test_a_full_disk_loses_no_event_and_no_clip(live_clip: Path, tmp_path: Path,
                          "clips": {"enabled": True, "pre_s": 0.5, "post_s": 0.5,
                                    "jpeg_quality": 50}}],
         })
-        published: list[dict] = []
-        mon = Monitor(cfg, on_events=lambda evs: published.extend(e.to_dict() for e in evs))
-        runner = threading.Thread(target=mon.run)
-        runner.start()
+        mon, runner, published = _start(cfg)
         try:
             cam = mon.cameras["file"]
-            end = time.monotonic() + 30
-            while cam.refresh().clips_written < 1 and time.monotonic() < end:
-                time.sleep(0.2)
-            assert cam.counters.clips_written >= 1, cam.counters
+            assert _wait(lambda: cam.refresh().clips_written >= 1, 30), cam.counters
             filler = fill_disk(disk)
             before, waited, clips_waited = cam.counters.processed, 0, 0
             end = time.monotonic() + 14  # two loops of the clip: new tracks, alerts, clips
@@ -266,11 +270,8 @@ def test_a_full_disk_loses_no_event_and_no_clip(live_clip: Path, tmp_path: Path,
             assert cam.counters.processed > before + 50  # the camera went on
             assert waited > 0 and clips_waited > 0
             filler.unlink()
-            end = time.monotonic() + 30
-            while time.monotonic() < end and (any(o.waiting for o in mon.outboxes)
-                                              or cam.refresh().clips_waiting):
-                time.sleep(0.2)
-            assert not any(o.waiting for o in mon.outboxes) and not cam.counters.clips_waiting
+            assert _wait(lambda: not any(o.waiting for o in mon.outboxes)
+                         and not cam.refresh().clips_waiting, 30)
         finally:
             mon.stop()
             runner.join(timeout=60)
@@ -300,16 +301,10 @@ def test_postgres_store_outage_loses_no_event(live_clip: Path, postgres: Postgre
         "cameras": [{"name": "file", "source": str(live_clip), "loop": True,
                      "events": {"end_after_s": 0.5}}],
     })
-    published: list[dict] = []
-    mon = Monitor(cfg, on_events=lambda evs: published.extend(e.to_dict() for e in evs))
-    runner = threading.Thread(target=mon.run)
-    runner.start()
+    mon, runner, published = _start(cfg)
     try:
         cam = mon.cameras["file"]
-        end = time.monotonic() + 30
-        while not (cam.counters.processed > 30 and published) and time.monotonic() < end:
-            time.sleep(0.2)
-        assert published, cam.counters
+        assert _wait(lambda: cam.counters.processed > 30 and bool(published), 30), cam.counters
         postgres.stop()
         before, waited = cam.counters.processed, 0
         end = time.monotonic() + 12
@@ -320,10 +315,7 @@ def test_postgres_store_outage_loses_no_event(live_clip: Path, postgres: Postgre
     finally:
         postgres.start()
     try:
-        end = time.monotonic() + 30
-        while any(o.waiting for o in mon.outboxes) and time.monotonic() < end:
-            time.sleep(0.2)
-        assert not any(o.waiting for o in mon.outboxes)
+        assert _wait(lambda: not any(o.waiting for o in mon.outboxes), 30)
     finally:
         mon.stop()
         runner.join(timeout=60)
