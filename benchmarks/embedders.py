@@ -63,7 +63,8 @@ def main() -> None:
     items = faces(args.faces)
     with tempfile.TemporaryDirectory() as tmp:
         model = sface_to_float32(Path(tmp) / "sface-float32.onnx")
-        onnx = OnnxEmbedder(model, OnnxEmbedderConfig(mean=0.0, std=1.0, channels="rgb"))
+        onnx = OnnxEmbedder(OnnxEmbedderConfig(model_path=model, mean=0.0, std=1.0,
+                                               channels="rgb"))
         ms_cv, ref = per_face_ms(SFaceEmbedder(), items, args.runs)
         ms_onnx, vec = per_face_ms(onnx, items, args.runs)
     cos = np.sum(ref * vec, axis=1)

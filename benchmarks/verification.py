@@ -305,7 +305,7 @@ def main() -> None:
                         help="YAML config whose recognition embedder is measured (default SFace)")
     args = parser.parse_args()
     if args.config is not None:
-        EMBEDDER.append(make_embedder(TrackerConfig.from_yaml(args.config).recognition))
+        EMBEDDER.append(make_embedder(TrackerConfig.from_yaml(args.config).recognition.embedder))
     t0 = time.perf_counter()
     results = [evaluate(name, args.limit) for name in args.dataset or DATASETS]
 

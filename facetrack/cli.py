@@ -22,7 +22,7 @@ import cv2
 import typer
 
 from facetrack.analysis.summary import TrackSummarizer
-from facetrack.config import TrackerConfig
+from facetrack.config import TrackerConfig, override
 from facetrack.errors import ConfigError, DecodeError, FacetrackError, ModelError, PersonError
 from facetrack.pipeline import FaceTracker
 from facetrack.recognition.database import FaceDatabase, Person, normalise_name
@@ -85,8 +85,7 @@ def track(
         if recognize or db is not None:
             cfg = _with_recognition(cfg, recognize, db)
         if independent:
-            runtime = cfg.runtime.model_copy(update={"image_folder": "independent"})
-            cfg = cfg.model_copy(update={"runtime": runtime})
+            cfg = override(cfg, {"runtime.image_folder": "independent"})
         stats = _run_track(source, out, cfg, video=video, mot=mot, thumbnails=thumbnails,
                            quiet=quiet)
     except DecodeError as exc:
@@ -122,9 +121,7 @@ def _with_recognition(cfg: TrackerConfig, recognize: bool, db: Path | None) -> T
     if database is None:
         raise ConfigError("--recognize needs a face database: --db FILE (made with "
                           "`facetrack db enroll`)")
-    data = cfg.model_dump()
-    data["recognition"].update(enabled=True, database=database)
-    return TrackerConfig.model_validate(data)
+    return override(cfg, {"recognition.enabled": True, "recognition.database": str(database)})
 
 
 def _run_track(
@@ -268,8 +265,7 @@ def monitor(
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     if window:
-        cfg = cfg.model_copy(update={"live_view": cfg.live_view.model_copy(
-            update={"window": True})})
+        cfg = override(cfg, {"live_view.window": True})
     mon = Monitor(cfg)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,7 +9,7 @@ from typing import Any
 
 from facetrack.analysis.analyzer import FaceAnalyzer
 from facetrack.analysis.summary import TrackSummarizer, TrackSummary
-from facetrack.config import TrackerConfig
+from facetrack.config import TrackerConfig, override
 from facetrack.detection import Detector, make_detector
 from facetrack.faces import Faces
 from facetrack.frames import Frame, SourceInfo
@@ -58,7 +58,7 @@ class FaceTracker:
         # every face stays unknown, the vectors are only in the results.
         self._embedder: Embedder | None = None
         if rec.enabled or embed:
-            self._embedder = embedder if embedder is not None else make_embedder(rec)
+            self._embedder = embedder if embedder is not None else make_embedder(rec.embedder)
         self._track_recognizer: TrackRecognizer | None = None
 
     @property
@@ -99,7 +99,7 @@ class FaceTracker:
         tracking = self.config.tracking
         if independent:
             # unrelated photos: every face is reported at once and nothing links two images
-            tracking = tracking.model_copy(update={"credence_count": 1})
+            tracking = override(tracking, {"credence_count": 1})
         tracker = FaceTrackerCore(tracking, new_id=self._ids)
         self._analyzer.reset()
         self._track_recognizer = None
@@ -125,7 +125,10 @@ class FaceTracker:
                 )
                 stages.append(self._recognize_stage(self._track_recognizer))
                 names.append("recognize")
-            results = run_stages(src, stages, queue_size=runtime.queue_size, names=names)
+            # live: no deep queues between stages, or results would lag the camera
+            live = runtime.mode == "live" or (runtime.mode == "auto" and src.info.kind == "stream")
+            queue_size = 1 if live else runtime.queue_size
+            results = run_stages(src, stages, queue_size=queue_size, names=names)
             try:
                 yield results
             finally:
@@ -192,9 +195,6 @@ def predict_stream(
     """
     from facetrack.sources.live import LiveSource
 
-    cfg = config or TrackerConfig()
-    # live: no deep queues between stages, or results would lag the camera
-    cfg = cfg.model_copy(update={"runtime": cfg.runtime.model_copy(update={"queue_size": 1})})
-    tracker = FaceTracker(cfg)
+    tracker = FaceTracker(config or TrackerConfig())
     with tracker.open(LiveSource(source, **live)) as (_, results):
         yield from results

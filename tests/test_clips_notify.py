@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from facetrack.config import ClipsConfig
+from facetrack.config.camera import ClipsConfig
 from facetrack.errors import ConfigError, OutputError
 from facetrack.events import Alert
 from facetrack.faces import Faces

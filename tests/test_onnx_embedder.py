@@ -28,7 +28,9 @@ needs_onnx = pytest.mark.skipif(
     not all(_has(m) for m in ("onnxruntime", "onnx")), reason="needs facetrack[onnx]"
 )
 
-SFACE_PRE = OnnxEmbedderConfig(mean=0.0, std=1.0, channels="rgb")
+def pre(path: Path) -> OnnxEmbedderConfig:
+    """SFace's preprocessing (it normalises inside): the model at ``path``, mean 0, std 1."""
+    return OnnxEmbedderConfig(model_path=path, mean=0.0, std=1.0, channels="rgb")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def _faces(data_dir: Path, n: int) -> list[Path]:
 @pytest.mark.data
 def test_onnx_sface_matches_opencv_sface_on_real_faces(sface_onnx: Path, data_dir: Path
                                                        ) -> None:
-    onnx_rec = FaceRecognizer(embedder=OnnxEmbedder(sface_onnx, SFACE_PRE))
+    onnx_rec = FaceRecognizer(embedder=OnnxEmbedder(pre(sface_onnx)))
     cv_rec = FaceRecognizer(embedder=SFaceEmbedder())
     for path in _faces(data_dir, 4):
         a, _ = onnx_rec.predict(path)
@@ -63,19 +65,19 @@ def test_preprocessing_matters(sface_onnx: Path, data_dir: Path) -> None:
     normalisation, gives different vectors."""
     image = cv2.imread(str(_faces(data_dir, 1)[0]))
     faces, _ = FaceRecognizer().predict(image)
-    right = OnnxEmbedder(sface_onnx, SFACE_PRE).embed(image, faces.keypoints[:1])
+    right = OnnxEmbedder(pre(sface_onnx)).embed(image, faces.keypoints[:1])
     for change in ({"channels": "bgr"}, {"mean": 127.5, "std": 127.5}):
-        other = OnnxEmbedder(sface_onnx, SFACE_PRE.model_copy(update=change))
+        other = OnnxEmbedder(pre(sface_onnx).model_copy(update=change))
         wrong = other.embed(image, faces.keypoints[:1])
         assert float(right[0] @ wrong[0]) < 0.999, change
-        assert other.model_id != OnnxEmbedder(sface_onnx, SFACE_PRE).model_id
+        assert other.model_id != OnnxEmbedder(pre(sface_onnx)).model_id
 
 
 @needs_onnx
 @pytest.mark.data
 def test_onnx_verification_on_deepface_pairs(sface_onnx: Path, data_dir: Path) -> None:
     root = data_dir / "deepface_pairs"
-    rec = FaceRecognizer(embedder=OnnxEmbedder(sface_onnx, SFACE_PRE))
+    rec = FaceRecognizer(embedder=OnnxEmbedder(pre(sface_onnx)))
     with (root / "pairs.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     same = [r for r in rows if r["same"] in ("1", "Yes")][:3]
@@ -99,8 +101,8 @@ def test_dynamic_batch_model_embeds_all_faces_in_one_run(sface_onnx: Path, data_
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
     dynamic = tmp_path / "sface-dynamic.onnx"
     onnx.save(model, str(dynamic))
-    batched = OnnxEmbedder(dynamic, SFACE_PRE)
-    single = OnnxEmbedder(sface_onnx, SFACE_PRE)
+    batched = OnnxEmbedder(pre(dynamic))
+    single = OnnxEmbedder(pre(sface_onnx))
     assert batched._batched and not single._batched
     image = cv2.imread(str(_faces(data_dir, 1)[0]))
     faces, _ = FaceRecognizer().predict(image)
@@ -112,8 +114,9 @@ def test_dynamic_batch_model_embeds_all_faces_in_one_run(sface_onnx: Path, data_
 
 @needs_onnx
 def test_embedder_from_config(sface_onnx: Path) -> None:
-    cfg = RecognitionConfig(embedder="onnx", model_path=sface_onnx, onnx=SFACE_PRE)
-    emb = make_embedder(cfg)
+    cfg = RecognitionConfig.model_validate({"embedder": {
+        "kind": "onnx", "model_path": str(sface_onnx), "mean": 0.0, "std": 1.0}})
+    emb = make_embedder(cfg.embedder)
     assert isinstance(emb, OnnxEmbedder) and emb.dim == 128
     assert emb.model_id.startswith("onnx:") and emb.model_id != SFaceEmbedder().model_id
     assert emb.embed(np.zeros((50, 50, 3), np.uint8), np.zeros((0, 5, 2))).shape == (0, 128)
@@ -121,7 +124,16 @@ def test_embedder_from_config(sface_onnx: Path) -> None:
 
 def test_onnx_needs_a_model_path() -> None:
     with pytest.raises(ValueError, match="model_path"):
-        RecognitionConfig(embedder="onnx")
+        RecognitionConfig.model_validate({"embedder": {"kind": "onnx"}})
+
+
+def test_the_old_embedder_spelling_is_read_and_the_new_one_named(
+        caplog: pytest.LogCaptureFixture) -> None:
+    old = RecognitionConfig.model_validate({
+        "embedder": "onnx", "model_path": "m.onnx", "onnx": {"mean": 0.0, "std": 1.0}})
+    assert old.embedder == OnnxEmbedderConfig(model_path=Path("m.onnx"), mean=0.0, std=1.0)
+    assert "recognition.embedder: {kind: onnx, model_path: ...}" in caplog.text
+    assert RecognitionConfig.model_validate({"embedder": "sface"}) == RecognitionConfig()
 
 
 @needs_onnx
@@ -129,9 +141,9 @@ def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model at all")
     with pytest.raises(ModelError, match=r"junk\.onnx: cannot load as an ONNX model"):
-        OnnxEmbedder(junk, OnnxEmbedderConfig())
+        OnnxEmbedder(OnnxEmbedderConfig(model_path=junk))
     with pytest.raises(ModelError, match="not found"):
-        OnnxEmbedder(tmp_path / "missing.onnx", OnnxEmbedderConfig())
+        OnnxEmbedder(OnnxEmbedderConfig(model_path=tmp_path / "missing.onnx"))
 
 
 @needs_onnx
@@ -140,7 +152,7 @@ def test_the_int8_file_itself_is_refused_with_a_reason() -> None:
     from facetrack import models
 
     with pytest.raises(ModelError, match="takes one input"):
-        OnnxEmbedder(models.locate("sface"), SFACE_PRE)
+        OnnxEmbedder(pre(models.locate("sface")))
 
 
 @needs_onnx
@@ -149,9 +161,9 @@ def test_cli_enrols_and_tracks_with_the_onnx_model(sface_onnx: Path, data_dir: P
                                                    tmp_path: Path) -> None:
     """A database made with the ONNX model is bound to it: the default SFace is refused with a
     clear error naming both models."""
-    cfg = TrackerConfig.model_validate({"recognition": {
-        "embedder": "onnx", "model_path": str(sface_onnx),
-        "onnx": {"mean": 0.0, "std": 1.0, "channels": "rgb"}}})
+    cfg = TrackerConfig.model_validate({"recognition": {"embedder": {
+        "kind": "onnx", "model_path": str(sface_onnx), "mean": 0.0, "std": 1.0,
+        "channels": "rgb"}}})
     cfg_file = tmp_path / "onnx.yaml"
     cfg_file.write_text(_yaml(cfg))
     db = tmp_path / "faces.db"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facetrack.config import AlertsConfig, EventsConfig
+from facetrack.config.camera import AlertsConfig, EventsConfig
 from facetrack.errors import InputError, OutputError
 from facetrack.events import Alert, Event, IdentityMatched, UnknownFace
 from facetrack.faces import Faces

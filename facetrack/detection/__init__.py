@@ -1,10 +1,16 @@
-"""Face detectors: ``detect(frame) -> Faces`` (boxes, scores, 5 keypoints, no track ids)."""
+"""Face detectors: ``detect(frame) -> Faces`` (boxes, scores, 5 keypoints, no track ids).
+
+A backend is a module here with its config class (a ``kind`` literal, strict) and its
+detector class, listed once in ``BACKENDS``; ``DetectorConfig`` is the union of the configs,
+told apart by ``kind``, so ``detector: {kind: ...}`` in YAML picks the backend.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
-from facetrack.config import DetectorConfig
+from facetrack.detection.yunet import YuNetConfig, YuNetDetector
 from facetrack.faces import Faces
 from facetrack.frames import Frame
 
@@ -13,10 +19,17 @@ class Detector(Protocol):
     def detect(self, frame: Frame) -> Faces: ...
 
 
+#: every detector config (a discriminated union on ``kind`` once there are two)
+DetectorConfig = YuNetConfig
+
+#: ``kind`` -> the detector class built from that config
+BACKENDS: dict[str, Callable[[DetectorConfig], Detector]] = {
+    "yunet": YuNetDetector,
+}
+
+
 def make_detector(config: DetectorConfig) -> Detector:
-    from facetrack.detection.yunet import YuNetDetector
-
-    return YuNetDetector(config)
+    return BACKENDS[config.kind](config)
 
 
-__all__ = ["Detector", "make_detector"]
+__all__ = ["BACKENDS", "Detector", "DetectorConfig", "YuNetConfig", "make_detector"]

@@ -1,18 +1,57 @@
+"""YuNet, the default detector, and its config (``detector: {kind: yunet, ...}``)."""
+
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from facetrack import models
 from facetrack._native import native_stderr_silenced
-from facetrack.config import DetectorConfig
+from facetrack.config.base import Strict
 from facetrack.errors import ModelError
 from facetrack.faces import Faces
 from facetrack.frames import Frame
 
 log = logging.getLogger(__name__)
+
+
+class YuNetConfig(Strict):
+    kind: Literal["yunet"] = Field("yunet", description="Detector backend.")
+    model_path: Path | None = Field(
+        None,
+        description="Your own YuNet-compatible ONNX file instead of the packaged, sha256-checked "
+        "default.",
+    )
+    input_long_side: int | None = Field(
+        640,
+        ge=160,
+        le=4096,
+        description="Resize each frame (down or up) so its long side has this many pixels "
+        "before detection (null = native size). 640 keeps 720p and 1080p real-time, finds "
+        "faces down to ~20 px tall at this scale and the very large faces YuNet misses at "
+        "native resolution; small inputs are upscaled, which costs time (320x240: ~2x).",
+    )
+    score_threshold: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Lowest detector score kept. Faces between this and "
+        "tracking.high_score are only used to continue existing tracks (second pass).",
+    )
+    nms_threshold: float = Field(0.3, ge=0.0, le=1.0, description="Detector NMS IoU.")
+    min_face_size: float = Field(
+        12.0, ge=0.0, description="Drop faces whose box is shorter than this (original pixels)."
+    )
+    threads: int = Field(
+        1, ge=1, le=64,
+        description="OpenCV threads (process-wide in OpenCV). 1 leaves the other core to "
+        "decoding and Face Mesh, which run on their own pipeline threads.",
+    )
 
 
 class YuNetDetector:
@@ -23,7 +62,7 @@ class YuNetDetector:
     faces YuNet misses at native resolution, at the cost of faces under ~20 px at that scale.
     """
 
-    def __init__(self, config: DetectorConfig) -> None:
+    def __init__(self, config: YuNetConfig) -> None:
         self._config = config
         path = config.model_path if config.model_path is not None else models.locate("yunet")
         if not path.is_file():

@@ -134,9 +134,7 @@ class _Camera:
 
         cfg = self.config
         options = {"rtsp_transport": cfg.rtsp_transport} if cfg.rtsp_transport else {}
-        tracker_cfg = cfg.tracker.model_copy(update={
-            "runtime": cfg.tracker.runtime.model_copy(update={"queue_size": 1})})
-        tracker = FaceTracker(tracker_cfg)
+        tracker = FaceTracker(cfg.tracker)
         rules = EventRules(cfg.name, cfg.events, cfg.zones)
         policy = AlertPolicy(cfg.alerts, rules, cfg.tracker.recognition.threshold)
         source = LiveSource(

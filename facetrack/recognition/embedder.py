@@ -7,20 +7,45 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from facetrack import models
 from facetrack._native import native_stderr_silenced
+from facetrack.config.base import Strict
 from facetrack.errors import ModelError
 
-if TYPE_CHECKING:
-    from facetrack.config import OnnxEmbedderConfig, RecognitionConfig
-
 FloatArray = npt.NDArray[np.float32]
+
+
+class SFaceConfig(Strict):
+    """The packaged, sha256-checked SFace on OpenCV (or your own SFace file)."""
+
+    kind: Literal["sface"] = Field("sface", description="Embedder backend.")
+    model_path: Path | None = Field(
+        None, description="Your own SFace ONNX file instead of the packaged one.")
+
+
+class OnnxEmbedderConfig(Strict):
+    """Any ArcFace-style ONNX model (112x112 aligned face in, one embedding out) on
+    onnxruntime (``pip install 'facetrack[onnx]'``). The aligned crop becomes the input as
+    ``(pixel - mean) / std`` in the given channel order; size and layout (NCHW or NHWC) are
+    read from the model. Defaults are InsightFace's ArcFace convention; SFace (which normalises
+    inside) wants mean 0, std 1."""
+
+    kind: Literal["onnx"] = Field("onnx", description="Embedder backend.")
+    model_path: Path = Field(..., description="The ONNX model file (required).")
+    mean: float = Field(127.5, description="Subtracted from every 0..255 pixel value.")
+    std: float = Field(127.5, gt=0.0, description="Divides the pixel value after the mean.")
+    channels: Literal["rgb", "bgr"] = Field("rgb", description="Channel order the model expects.")
+
+
+#: ``recognition.embedder``: one of the backends' configs, told apart by ``kind``
+EmbedderConfig = Annotated[SFaceConfig | OnnxEmbedderConfig, Field(discriminator="kind")]
 
 
 class Embedder(Protocol):
@@ -59,7 +84,8 @@ class SFaceEmbedder:
     """SFace 2021dec (128-d) through ``cv2.FaceRecognizerSF``, on the packaged, sha256-checked
     model file by default. ~30-50 ms a face on one core."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, config: SFaceConfig | None = None) -> None:
+        model_path = None if config is None else config.model_path
         path = model_path if model_path is not None else models.locate("sface")
         if not path.is_file():
             raise ModelError(f"{path}: embedding model file not found")
@@ -96,13 +122,13 @@ class OnnxEmbedder:
 
     Batches every face of a call in one run when the model's batch axis is dynamic."""
 
-    def __init__(self, model_path: Path, config: OnnxEmbedderConfig, threads: int = 1) -> None:
+    def __init__(self, config: OnnxEmbedderConfig, threads: int = 1) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
             raise ModelError("recognition.embedder: onnx needs onnxruntime: "
                              "pip install 'facetrack[onnx]'") from None
-        path = Path(model_path)
+        path = Path(config.model_path)
         if not path.is_file():
             raise ModelError(f"{path}: embedding model file not found")
         options = ort.SessionOptions()
@@ -189,12 +215,14 @@ class OnnxEmbedder:
         return np.asarray(feats / norms, np.float32)
 
 
-def make_embedder(config: RecognitionConfig) -> Embedder:
+#: ``kind`` -> the embedder class built from that config
+BACKENDS: dict[str, Any] = {"sface": SFaceEmbedder, "onnx": OnnxEmbedder}
+
+
+def make_embedder(config: SFaceConfig | OnnxEmbedderConfig) -> Embedder:
     """The embedder ``config`` names (``recognition.embedder``)."""
-    if config.embedder == "onnx":
-        assert config.model_path is not None  # checked by RecognitionConfig
-        return OnnxEmbedder(config.model_path, config.onnx)
-    return SFaceEmbedder(config.model_path)
+    embedder: Embedder = BACKENDS[config.kind](config)
+    return embedder
 
 
 def content_hash(data: bytes) -> str:

@@ -216,7 +216,7 @@ def enroll_files(
         raise InputError(f"--track picks a track of one clip; got {len(videos)} clip(s) and "
                          f"{len(images)} image(s)")
     if embedder is None:
-        embedder = make_embedder(config.recognition)
+        embedder = make_embedder(config.recognition.embedder)
     db.check_model(embedder.model_id, embedder.dim)
     rows = _Rows()
     if images:

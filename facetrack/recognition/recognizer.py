@@ -85,7 +85,7 @@ class FaceRecognizer:
     ) -> None:
         self.config = config or RecognitionConfig()
         self._detector = detector or make_detector(detector_config or DetectorConfig())
-        self._embedder = embedder or make_embedder(self.config)
+        self._embedder = embedder or make_embedder(self.config.embedder)
         self._gallery = gallery
         if gallery is not None and gallery.model_id not in (None, self._embedder.model_id):
             raise ModelMismatchError(

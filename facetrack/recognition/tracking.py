@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -14,6 +13,7 @@ from facetrack.faces import Faces
 from facetrack.frames import Frame
 from facetrack.recognition.recognizer import FaceRecognizer
 from facetrack.recognition.reid import IdentityVote, ReidScheduler
+from facetrack.zones import Zone
 
 _FORGET_FRAMES = 1500  # drop the state of a track unseen this long
 
@@ -39,9 +39,7 @@ class TrackRecognizer:
         self._scheduler = ReidScheduler(config.reid_expiration_frames)
         self._votes = IdentityVote(credence_count)
         self._last_seen: dict[int, int] = {}
-        self._zone = (
-            None if config.zone is None else np.asarray(config.zone, np.float32).reshape(-1, 1, 2)
-        )
+        self._zone = None if config.zone is None else Zone.of("recognition", config.zone)
         #: enrolled names met so far, by person id (for the output files)
         self.names: dict[int, str] = {}
         #: embeddings computed so far (the cost adaptive re-id saves)
@@ -61,10 +59,7 @@ class TrackRecognizer:
             if "sharpness" in attrs:
                 ok &= ~known | (np.nan_to_num(attrs["sharpness"]) >= cfg.min_sharpness)
         if self._zone is not None:
-            centres = (faces.xyxy[:, :2] + faces.xyxy[:, 2:]) / 2
-            inside = [cv2.pointPolygonTest(self._zone, (float(x), float(y)), False) >= 0
-                      for x, y in centres]
-            ok &= np.array(inside, bool).reshape(len(faces))
+            ok &= self._zone.contains_boxes(faces.xyxy)
         return np.asarray(ok, bool)
 
     def recognize(self, frame: Frame, faces: Faces) -> Faces:

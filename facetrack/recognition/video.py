@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.vq import kmeans2
 
-from facetrack.config import TrackerConfig
+from facetrack.config import TrackerConfig, override
 from facetrack.errors import InputError
 from facetrack.faces import Faces
 from facetrack.frames import Frame
@@ -296,8 +296,8 @@ def find_faces_in_file(
     if database is not None:
         if not Path(database).is_file():
             raise InputError(f"{database}: face database not found")
-        rec = rec.model_copy(update={"enabled": True, "database": Path(database)})
-        cfg = cfg.model_copy(update={"recognition": rec})
+        cfg = override(cfg, {"recognition.enabled": True, "recognition.database": str(database)})
+        rec = cfg.recognition
     tracker = FaceTracker(cfg, embed=True, embedder=embedder)
     collector = _Collector(best_crops, identify=rec.enabled)
     with tracker.open(path) as (info, results):
@@ -411,11 +411,12 @@ def clip_samples(
     # embed at least every ENROL_EVERY frames: candidates spread over the whole track, not
     # bunched at its start as on the adaptive re-id schedule (tracking is unchanged, so track
     # ids stay those of `facetrack track`)
-    rec = config.recognition.model_copy(update={
-        "enabled": False, "database": None,
-        "reid_expiration_frames": min(ENROL_EVERY, config.recognition.reid_expiration_frames),
+    cfg = override(config, {
+        "recognition.enabled": False, "recognition.database": None,
+        "recognition.reid_expiration_frames": min(ENROL_EVERY,
+                                                  config.recognition.reid_expiration_frames),
     })
-    cfg = config.model_copy(update={"recognition": rec})
+    rec = cfg.recognition
     found = find_faces_in_file(source, cfg, max_representatives=1, best_crops=0,
                                progress=progress, embedder=embedder,
                                group_threshold=max(ENROL_GROUP_THRESHOLD, rec.threshold))

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.config import AlertsConfig, EventsConfig
+from facetrack.config.camera import AlertsConfig, EventsConfig
 from facetrack.events import (
     Alert,
     Distracted,

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.config import ClipsConfig
+from facetrack.config.camera import ClipsConfig
 from facetrack.errors import OutputError
 from facetrack.events import Alert
 from facetrack.results import FrameResult

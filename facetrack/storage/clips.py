@@ -13,42 +13,12 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from facetrack.config.service import ClipStorageConfig
 from facetrack.errors import OutputError
 
 log = logging.getLogger(__name__)
-
-
-class S3Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    bucket: str = Field(..., min_length=3, description="Bucket (must exist).")
-    prefix: str = Field("", description="Key prefix, e.g. `facetrack/`.")
-    endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, ...); "
-                                     "null = AWS. Credentials: the usual AWS variables/files.")
-    region: str | None = Field(None, description="Region name.")
-
-
-class ClipStorageConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["local", "s3"] = Field("local", description="`local` or `s3`.")
-    dir: Path = Field(Path("clips"), description="Local clips folder (and the spool for S3).")
-    max_age_days: float | None = Field(30.0, gt=0.0, description="Delete older clips.")
-    max_total_mb: float | None = Field(10240.0, gt=0.0,
-                                       description="Delete the oldest clips beyond this total.")
-    retry_every_s: float = Field(10.0, gt=0.0, description="Retry clips the disk refused "
-                                 "(full) and, for S3, failed uploads this often.")
-    s3: S3Config | None = None
-
-    @model_validator(mode="after")
-    def _s3_needs_bucket(self) -> ClipStorageConfig:
-        if self.kind == "s3" and self.s3 is None:
-            raise ValueError("clips.kind s3 needs clips.s3 (bucket, endpoint_url, ...)")
-        return self
 
 
 def _pairs(folder: Path) -> list[tuple[Path, Path]]:

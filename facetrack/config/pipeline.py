@@ -1,0 +1,262 @@
+"""The pipeline's settings: what ``FaceTracker``, ``facetrack track`` and each camera's
+``tracker:`` section can be told (docs/config.md is generated from this module).
+
+Backends keep their config beside their code (``detector: {kind: yunet, ...}`` in
+``facetrack.detection``, ``recognition.embedder: {kind: sface | onnx, ...}`` in
+``facetrack.recognition.embedder``); this module gathers them into ``TrackerConfig``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from facetrack.config.base import Strict, load_yaml
+from facetrack.detection import DetectorConfig
+from facetrack.recognition.embedder import EmbedderConfig, SFaceConfig
+from facetrack.zones import Polygon
+
+log = logging.getLogger(__name__)
+
+
+class TrackingConfig(Strict):
+    high_score: float = Field(
+        0.5, ge=0.0, le=1.0, description="Detections at or above this score start tracks and are "
+        "matched first; lower ones only extend existing tracks."
+    )
+    new_track_score: float = Field(
+        0.6, ge=0.0, le=1.0, description="Lowest score that may start a new track."
+    )
+    match_iou: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="Minimum IoU between a track's predicted box and a detection for the first, "
+        "high-score pass. Lower keeps fast faces; higher avoids swaps at crossings.",
+    )
+    low_match_iou: float = Field(
+        0.4, ge=0.0, le=1.0, description="Minimum IoU for the low-score second pass."
+    )
+    credence_count: int = Field(
+        3, ge=1, le=100,
+        description="Consecutive matched frames before a track is confirmed; unconfirmed tracks "
+        "emit nothing. Higher suppresses false positives, delays new faces.",
+    )
+    lost_track_buffer: int = Field(
+        50, ge=0, le=10_000,
+        description="Frames a confirmed track is kept (coasting on its motion model) after its "
+        "face disappears, so it can resume with the same id after an occlusion (50 = 2 s at "
+        "25 fps). Longer bridges longer occlusions but risks joining a different person.",
+    )
+    appearance_weight: float = Field(
+        1.0, ge=0.0, le=10.0,
+        description="Weight of the colour-histogram dissimilarity in the IoU matching cost "
+        "(0 = motion and size only; the recovery pass still compares colours, see "
+        "recover_distance). Keeps crossing faces apart; never written out.",
+    )
+    recover_distance: float = Field(
+        2.0, ge=0.0, le=20.0,
+        description="A lost track may resume on a detection whose centre is within this many of "
+        "its box heights of where it was predicted, if the two look alike (0 = no recovery "
+        "pass).",
+    )
+    recover_similarity: float = Field(
+        0.8, ge=0.0, le=1.0,
+        description="Minimum colour-histogram similarity (Bhattacharyya, 0..1) to resume a "
+        "lost track away from its predicted box.",
+    )
+    coast_damping: float = Field(
+        0.9, gt=0.0, le=1.0,
+        description="Per-frame decay of the velocity used to predict a face that is not seen "
+        "(1 = constant velocity). Below 1, a long occlusion or a gap in the input predicts a "
+        "bounded move (at most 1/(1-d) frames of motion) instead of running off.",
+    )
+    scene_cuts: bool = Field(
+        True,
+        description="End every track at a hard cut of edited video (colours and picture both "
+        "change at once), so an id is never carried onto whoever appears in the next shot.",
+    )
+    max_coast_scale: float = Field(
+        1.5, ge=1.0, le=10.0,
+        description="How far (in box sizes) a lost track's search area may grow while coasting.",
+    )
+
+
+class AnalysisConfig(Strict):
+    landmarks: bool = Field(
+        True, description="Run Face Mesh on each tracked face (needed for every signal below)."
+    )
+    min_face_size: float = Field(
+        24.0, ge=0.0, description="Faces shorter than this (pixels) are tracked but not analysed."
+    )
+    min_landmark_score: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Face Mesh presence score below which a face's landmarks are not trusted "
+        "and no signal is read (occluded, cut-off or falsely detected faces).",
+    )
+    looking_cone_deg: float = Field(
+        25.0, gt=0.0, le=90.0,
+        description="A face is `looking` when the angle between its facing direction and the "
+        "camera axis (from yaw and pitch) is within this cone.",
+    )
+    eyes_closed_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0,
+        description="Eyes count as closed when the mean normalised openness is below this.",
+    )
+    open_ear_prior: float = Field(
+        0.28, gt=0.0, lt=1.0,
+        description="Eye aspect ratio of an open eye assumed until a track has its own history.",
+    )
+    blink_max_s: float = Field(
+        0.5, gt=0.0, description="A closed spell up to this long is a blink; longer is a closure."
+    )
+    perclos_window_s: float = Field(
+        60.0, gt=0.0,
+        description="Window of the sliding PERCLOS (time-weighted share of the window with eyes "
+        "closed, counted once analysed frames cover 80% of it): tracks.csv's "
+        "`perclos_max_window` and the monitor's `drowsy` event both read it.",
+    )
+    yawn_threshold: float = Field(
+        0.6, gt=0.0, le=1.0, description="mouth_open at or above this may be a yawn."
+    )
+    yawn_min_s: float = Field(
+        1.5, gt=0.0, description="mouth_open must stay above the yawn threshold this long."
+    )
+    smoothing: float = Field(
+        0.5, gt=0.0, le=1.0,
+        description="Weight of the newest value in the per-track exponential smoothing of head "
+        "pose and mouth openness (1 = no smoothing).",
+    )
+
+
+class RecognitionConfig(Strict):
+    """Off unless enabled: with it off, facetrack computes no embedding and stores nothing
+    biometric."""
+
+    enabled: bool = Field(False, description="Compute embeddings and match them to a database.")
+    database: str | None = Field(
+        None, description="Face database: a SQLite file (`facetrack db ...` manages it) or a "
+        "postgresql:// URL (the [postgres] extra) shared by several machines."
+    )
+    embedder: EmbedderConfig = Field(
+        default_factory=SFaceConfig,
+        description="`{kind: sface}`: the packaged, sha256-checked SFace on OpenCV (`model_path`: "
+        "your own SFace file). `{kind: onnx, model_path: FILE, mean, std, channels}`: any "
+        "ArcFace-style ONNX model on onnxruntime. A database is bound to the model that made "
+        "its vectors: re-enrol after switching.",
+    )
+    threshold: float = Field(
+        0.333, ge=-1.0, le=1.0,
+        description="Cosine similarity (higher = more alike) at or above which two faces are "
+        "the same person. Default: the middle of the best-accuracy interval of SFace over "
+        "lfw_pairs + deepface_pairs (docs/benchmarks.md). Raise it to trade missed "
+        "recognitions for fewer false accepts.",
+    )
+    min_face_size: float = Field(
+        40.0, ge=0.0,
+        description="Faces shorter than this (pixels) are tracked but not embedded.",
+    )
+    frontal_max_deg: float = Field(
+        50.0, gt=0.0, le=180.0,
+        description="Faces turned further than this from the camera (angle from yaw and pitch, "
+        "when landmarks ran) are tracked but not embedded: profile views match poorly.",
+    )
+    min_sharpness: float = Field(
+        0.1, ge=0.0, le=1.0,
+        description="Faces blurrier than this (0..1, from the Laplacian of the face, when "
+        "landmarks ran) are tracked but not embedded.",
+    )
+    zone: Polygon | None = Field(
+        None,
+        description="Polygon [[x, y], ...] in frame pixels: only faces whose box centre is "
+        "inside are embedded (null = everywhere).",
+    )
+    reid_expiration_frames: int = Field(
+        32, ge=1, le=100_000,
+        description="Longest gap between two embeddings of a track: intervals grow 1, 2, 4, "
+        "... up to this, and drop back to 1 when the best match changes or the face's quality "
+        "jumps. 1 = embed every face every frame.",
+    )
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_embedder_spelling(cls, data: Any) -> Any:
+        """``embedder: onnx`` with ``model_path`` and ``onnx: {...}`` beside it was the
+        first spelling; it is still read, and the new one is named."""
+        if not isinstance(data, dict) or not isinstance(data.get("embedder", {}), str):
+            return data
+        data = dict(data)
+        kind = data.pop("embedder")
+        new: dict[str, Any] = {"kind": kind}
+        if data.get("model_path") is not None:
+            new["model_path"] = data.pop("model_path")
+        data.pop("model_path", None)
+        onnx = data.pop("onnx", None)
+        if kind == "onnx" and isinstance(onnx, dict):
+            new.update(onnx)
+        data["embedder"] = new
+        log.warning("recognition.embedder: %s is the old spelling; write recognition.embedder: "
+                    "{kind: %s%s} (docs/config.md)", kind, kind,
+                    ", model_path: ..." if "model_path" in new else "")
+        return data
+
+    @model_validator(mode="after")
+    def _database_when_enabled(self) -> RecognitionConfig:
+        if self.enabled and self.database is None:
+            raise ValueError("recognition.enabled needs recognition.database (a face database "
+                             "file made with `facetrack db enroll`)")
+        return self
+
+
+class RuntimeConfig(Strict):
+    mode: Literal["auto", "file", "live"] = Field(
+        "auto",
+        description="`file`: every frame is processed, none dropped, results identical on "
+        "every run (stages buffer `queue_size` frames). `live`: the latest frame is processed "
+        "and stages hold one frame each, so results follow the camera. `auto`: `live` for "
+        "streams and cameras, `file` for files and images.",
+    )
+    queue_size: int = Field(
+        8, ge=1, le=1024, description="Frames buffered between pipeline stages."
+    )
+    images_fps: float = Field(
+        25.0, gt=0.0, description="Rate assumed for image folders (timestamps = index / fps)."
+    )
+    image_folder: Literal["sequence", "independent"] = Field(
+        "sequence",
+        description="How a folder of images is read: `sequence` = frames of one video (faces "
+        "are tracked across images); `independent` = unrelated photos (every face of every "
+        "image is reported with its own id, nothing links images). A single image is always "
+        "independent.",
+    )
+
+
+class TrackerConfig(Strict):
+    """Everything ``FaceTracker`` and ``facetrack track`` can be told."""
+
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    recognition: RecognitionConfig = Field(default_factory=RecognitionConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+
+    @model_validator(mode="after")
+    def _scores_ordered(self) -> TrackerConfig:
+        if self.detector.score_threshold > self.tracking.high_score:
+            raise ValueError(
+                "detector.score_threshold must not exceed tracking.high_score "
+                f"({self.detector.score_threshold} > {self.tracking.high_score})"
+            )
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrackerConfig:
+        """Load a YAML file; every problem becomes a one-line ``ConfigError`` naming the file."""
+        return load_yaml(cls, path)
