@@ -19,9 +19,9 @@ from benchmarks._common import data_root, print_table
 from facetrack.config import DetectorConfig, TrackerConfig
 from facetrack.detection.yunet import YuNetDetector
 from facetrack.pipeline import FaceTracker
-from facetrack.recognition.database import FaceDatabase
 from facetrack.recognition.embedder import SFaceEmbedder
 from facetrack.recognition.enroll import collect_images, enroll_images
+from facetrack.recognition.gallery import FaceDatabase
 
 CLIP = "short_hamilton_clip.mp4"
 DISTRACTOR = "biden"
@@ -46,11 +46,11 @@ def evaluate() -> dict[str, Any]:
         for result in tracker.track(root / "videos" / CLIP):
             n += 1
             f = result.faces
-            for tid, pid, sim, ok in zip(f.track_id.tolist(), f.attrs["person_id"].tolist(),
-                                         f.attrs["similarity"].tolist(),
-                                         f.attrs["identity_confirmed"].tolist(), strict=True):
+            who = f.identity
+            for tid, pid, name, sim, ok in zip(
+                    f.track_id.tolist(), who.person_id.tolist(), who.name.tolist(),
+                    who.similarity.tolist(), who.confirmed.tolist(), strict=True):
                 if ok and pid >= 0:
-                    name = result.names[pid]
                     frames[name] = frames.get(name, 0) + 1
                     tracks.setdefault(name, set()).add(tid)
                     best[name] = max(best.get(name, -1.0), sim)

@@ -30,7 +30,7 @@ from scipy.optimize import linear_sum_assignment
 
 from benchmarks._common import SYNTH_SEQUENCES, data_root, load_mot, mot_metrics, print_table
 from facetrack.geometry import iou_matrix
-from facetrack.recognition.video import find_faces_in_file
+from facetrack.pipeline.jobs import find_faces_in_file
 from facetrack.results import FrameResult
 
 

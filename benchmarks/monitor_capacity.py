@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks._common import data_root, print_table
-from facetrack.monitor import Monitor, MonitorConfig
+from facetrack.service import Monitor, MonitorConfig
 
 
 def main() -> None:

@@ -35,9 +35,9 @@ from facetrack.config import DetectorConfig, TrackerConfig
 from facetrack.detection.yunet import YuNetDetector
 from facetrack.geometry import iou_matrix
 from facetrack.pipeline import FaceTracker
-from facetrack.recognition.database import FaceDatabase
 from facetrack.recognition.embedder import SFaceEmbedder
 from facetrack.recognition.enroll import enroll_images
+from facetrack.recognition.gallery import FaceDatabase
 
 IDENTITY_OFFSET = 1_000_000  # hypothesis ids for confirmed enrolled people
 
@@ -66,8 +66,8 @@ def run(seq: Path, db_path: Path, reid_frames: int | None) -> dict[str, Any]:
         f = result.faces
         frames.append({
             "xyxy": f.xyxy.copy(), "track": f.track_id.copy(),
-            "person": f.attrs["person_id"].copy(),
-            "confirmed": f.attrs["identity_confirmed"].copy(),
+            "person": f.identity.person_id.copy(),
+            "confirmed": f.identity.confirmed.copy(),
         })
     return {"frames": frames, "embeddings": tracker.embeddings_computed,
             "seconds": time.perf_counter() - t0}

@@ -37,20 +37,19 @@ def _one(mode: str, path: Path) -> dict[str, Any]:
             for _ in src:
                 frames += 1
     elif mode == "full":
-        from facetrack.analysis.summary import TrackSummarizer
         from facetrack.pipeline import FaceTracker
-        from facetrack.sinks import JsonlWriter
+        from facetrack.sinks import JsonlWriter, TracksTable
 
         tracker = FaceTracker()
         t0 = time.perf_counter()  # model loading is not per-frame work
         with tempfile.TemporaryDirectory() as tmp, tracker.open(path) as (info, results), \
                 JsonlWriter(Path(tmp) / "faces.jsonl") as sink:
-            summ = TrackSummarizer(tracker.config.analysis, fps=info.fps)
+            table = TracksTable(None, info.fps)
             for result in results:
-                summ.consume(result.frame, result.faces)
+                table.consume(result)
                 sink.consume(result)
                 frames += 1
-            summ.summaries()
+            table.summaries()
     elif mode == "peer":
         import numpy as np
         import supervision as sv

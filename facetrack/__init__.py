@@ -1,26 +1,47 @@
-"""facetrack: find, track and analyse every face in a video."""
+"""facetrack: find, track and analyse every face in a video.
+
+The public API: ``FaceTracker`` (and the jobs ``track_file``, ``find_faces_in_file``,
+``predict_stream``), ``FaceRecognizer`` and ``FaceDatabase`` for recognition, ``Monitor`` for
+live cameras, the result types (``Frame``, ``Faces``, ``TrackSnapshot``, ``FrameResult``,
+events) and configs, and the errors.
+"""
 
 from facetrack.analysis.summary import TrackSummary
 from facetrack.config import TrackerConfig
+from facetrack.config.service import MonitorConfig
 from facetrack.errors import ConfigError, DecodeError, FacetrackError, InputError, ModelError
-from facetrack.faces import Faces
+from facetrack.faces import Faces, Identity
 from facetrack.frames import Frame, SourceInfo
 from facetrack.pipeline import FaceTracker
+from facetrack.pipeline.jobs import find_faces_in_file, predict_stream, track_file
+from facetrack.recognition.gallery import FaceDatabase
+from facetrack.recognition.recognizer import FaceRecognizer
 from facetrack.results import FrameResult
+from facetrack.service.monitor import Monitor
+from facetrack.tracks import TrackSnapshot
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
     "DecodeError",
+    "FaceDatabase",
+    "FaceRecognizer",
     "FaceTracker",
     "Faces",
     "FacetrackError",
     "Frame",
     "FrameResult",
+    "Identity",
     "InputError",
     "ModelError",
+    "Monitor",
+    "MonitorConfig",
     "SourceInfo",
+    "TrackSnapshot",
     "TrackSummary",
     "TrackerConfig",
+    "find_faces_in_file",
+    "predict_stream",
+    "track_file",
 ]

@@ -1,8 +1,10 @@
-"""Typed events: what the monitor tells the world about a camera's faces.
+"""Typed events: what the rules tell the world about a camera's faces.
 
 Every event is frozen and carries its camera, the frame it was decided on (capture index and
-the source's timestamp in seconds), the wall-clock time (UTC, ISO 8601) and the track. ``kind``
-names the type in files and the event store (``track_started``, ``identity_matched``, ...).
+the source's timestamp in seconds), the wall-clock time (UTC, ISO 8601, passed in by whoever
+decided the event: there is no hidden clock here) and the track. ``kind`` names the type in
+files and the event store (``track_started``, ``identity_matched``, ...). Adding a type: a
+class here, listed in ``EVENT_TYPES``, and a rule in ``facetrack.rules``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+#: the fields every event has; the rest of ``to_dict`` is the event's own detail
+COMMON = ("kind", "camera", "frame", "timestamp", "track_id", "wall_time")
+
 
 def utc_now() -> str:
+    """The wall clock as events write it (the default ``clock`` of the rules stage)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -26,7 +32,7 @@ class Event:
     frame: int
     timestamp: float
     track_id: int
-    wall_time: str = field(default_factory=utc_now)
+    wall_time: str
 
     def to_dict(self) -> dict[str, Any]:
         data = {"kind": self.kind}
@@ -39,6 +45,10 @@ class Event:
             data[f.name] = value
         return data
 
+    def specifics(self) -> dict[str, Any]:
+        """The event's own fields (what an alert on it carries as ``detail``)."""
+        return {k: v for k, v in self.to_dict().items() if k not in COMMON}
+
 
 @dataclass(frozen=True)
 class TrackStarted(Event):
@@ -49,7 +59,8 @@ class TrackStarted(Event):
 
 @dataclass(frozen=True)
 class TrackEnded(Event):
-    """A track was not seen for ``events.end_after_s`` (or the camera stopped)."""
+    """The tracker dropped the track (unseen for ``tracking.lost_track_buffer`` frames), or
+    the input ended / the camera stopped."""
 
     kind: ClassVar[str] = "track_ended"
     duration_s: float = 0.0
@@ -86,8 +97,8 @@ class EyesClosed(Event):
 
 @dataclass(frozen=True)
 class Drowsy(Event):
-    """PERCLOS (share of time with eyes closed) over the last ``events.drowsy_window_s``
-    reached ``events.drowsy_perclos`` (re-armed when it falls back below)."""
+    """PERCLOS (time-weighted share of the last ``analysis.perclos_window_s`` with eyes
+    closed) reached ``events.drowsy_perclos`` (re-armed when it falls back below)."""
 
     kind: ClassVar[str] = "drowsy"
     perclos: float = 0.0
@@ -123,6 +134,9 @@ class Alert(Event):
     person: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     clip: str | None = None  # link of the evidence clip (when clips are on)
+
+    def with_clip(self, link: str) -> Alert:
+        return dataclasses.replace(self, clip=link)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -16,6 +16,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+ObjectArray = npt.NDArray[np.object_]
 
 #: Documented keys of ``Faces.attrs`` and the per-row shape of each.
 ATTR_SHAPES: dict[str, tuple[int, ...]] = {
@@ -28,9 +30,6 @@ ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "quality": (),  # 0..1 face quality used for thumbnails (size, frontalness, sharpness)
     "analysed": (),  # bool: landmarks ran on this face (False: too small; values are NaN/False)
     "sharpness": (),  # 0..1 from the variance of the Laplacian of the face (analysis)
-    "identity_confirmed": (),  # bool: the track's identity passed credence_count (recognition)
-    "person_id": (),  # int: matched enrolled person, -1 = unknown / not embedded (recognition)
-    "similarity": (),  # float: cosine similarity to that person (NaN when not embedded)
 }
 
 
@@ -38,6 +37,37 @@ def _check(name: str, arr: np.ndarray[Any, Any], n: int, tail: tuple[int, ...]) 
     expected = (n, *tail)
     if arr.shape != expected:
         raise ValueError(f"Faces.{name} must have shape {expected}, got {arr.shape}")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who each face is (recognition on), one row per face: ``person_id`` (-1 = nobody
+    enrolled matched, or not embedded yet), ``name`` (the enrolled name, or None),
+    ``similarity`` (cosine, NaN before the track's first embedding) and ``confirmed`` (the
+    track's vote passed ``credence_count``). The values are the track's vote, not just this
+    frame's match."""
+
+    person_id: IntArray
+    name: ObjectArray
+    similarity: FloatArray
+    confirmed: BoolArray
+
+    def __post_init__(self) -> None:
+        n = len(self.person_id)
+        for name in ("person_id", "name", "similarity", "confirmed"):
+            _check(f"identity.{name}", getattr(self, name), n, ())
+
+    def __len__(self) -> int:
+        return len(self.person_id)
+
+    @classmethod
+    def unknown(cls, n: int) -> Identity:
+        return cls(np.full(n, -1, np.int64), np.full(n, None, object),
+                   np.full(n, np.nan, np.float32), np.zeros(n, bool))
+
+    def __getitem__(self, index: Any) -> Identity:
+        return Identity(self.person_id[index], self.name[index], self.similarity[index],
+                        self.confirmed[index])
 
 
 @dataclass(frozen=True)
@@ -50,7 +80,7 @@ class Faces:
     (n,468,3) in image pixels (z in the same scale, larger = farther) when analysis ran;
     ``embedding`` (n,D) only when faces were embedded (recognition on, or
     ``find_faces_in_file``): unit vectors for the faces embedded in this frame, NaN rows for
-    the others.
+    the others; ``identity`` (recognition on): who each face is (``Identity``).
     """
 
     xyxy: FloatArray
@@ -60,6 +90,7 @@ class Faces:
     landmarks: FloatArray | None = None
     attrs: Mapping[str, np.ndarray[Any, Any]] = field(default_factory=dict)
     embedding: FloatArray | None = None
+    identity: Identity | None = None
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
@@ -75,6 +106,8 @@ class Faces:
             raise ValueError(
                 f"Faces.embedding must have shape ({n}, D), got {self.embedding.shape}"
             )
+        if self.identity is not None and len(self.identity) != n:
+            raise ValueError(f"Faces.identity must have {n} rows, got {len(self.identity)}")
         for key, value in self.attrs.items():
             if key not in ATTR_SHAPES:
                 raise ValueError(f"unknown Faces attr {key!r}; known: {sorted(ATTR_SHAPES)}")
@@ -123,6 +156,7 @@ class Faces:
             landmarks=None if self.landmarks is None else self.landmarks[index],
             attrs={k: v[index] for k, v in self.attrs.items()},
             embedding=None if self.embedding is None else self.embedding[index],
+            identity=None if self.identity is None else self.identity[index],
         )
 
     def replace(self, **changes: Any) -> Faces:

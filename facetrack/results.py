@@ -1,24 +1,48 @@
-"""What one processed frame produced, and its JSON form (the faces.jsonl schema)."""
+"""``FrameResult``: everything one processed frame produced, the one thing sinks consume, and
+its JSON form (the faces.jsonl schema, docs/schema.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from facetrack.events import Alert, Event
 from facetrack.faces import Faces
 from facetrack.frames import Frame
+from facetrack.tracks import TrackSnapshot
+
+if TYPE_CHECKING:
+    from facetrack.tracking.history import TrackHistory
 
 
 @dataclass(frozen=True)
 class FrameResult:
-    """A frame and the confirmed, analysed faces in it: what sinks consume."""
+    """A frame; its confirmed faces (boxes, track ids, analysis attrs, identity column); the
+    snapshots of the tracks alive in it or ended on it; the events rules and alerts raised.
+
+    ``records`` are the live per-track records behind ``tracks``, for the stages after the
+    tracker (they keep changing after this frame): sinks read ``tracks``, never ``records``.
+    """
 
     frame: Frame
-    faces: Faces
-    #: enrolled names by person id (recognition only)
-    names: Mapping[int, str] = field(default_factory=dict)
+    faces: Faces = field(default_factory=Faces.empty)
+    tracks: tuple[TrackSnapshot, ...] = ()
+    events: tuple[Event, ...] = ()
+    records: Mapping[int, TrackHistory] = field(default_factory=dict, compare=False,
+                                                repr=False)
+
+    def replace(self, **changes: Any) -> FrameResult:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        return tuple(e for e in self.events if isinstance(e, Alert))
+
+    def track(self, track_id: int) -> TrackSnapshot | None:
+        return next((t for t in self.tracks if t.track_id == track_id), None)
 
     def to_json(self) -> dict[str, Any]:
         """The faces.jsonl record (docs/schema.md). Unknown values are null, never NaN."""
@@ -27,7 +51,7 @@ class FrameResult:
             "frame": frame.index,
             "timestamp": round(frame.timestamp, 4),
             "source": str(frame.path) if frame.path is not None else frame.source_id,
-            "faces": [face_json(self.faces, i, self.names) for i in range(len(self.faces))],
+            "faces": [face_json(self.faces, i) for i in range(len(self.faces))],
         }
 
 
@@ -36,7 +60,7 @@ def _num(v: Any, nd: int = 2) -> float | None:
     return None if math.isnan(f) else round(f, nd)
 
 
-def face_json(faces: Faces, i: int, names: Mapping[int, str] | None = None) -> dict[str, Any]:
+def face_json(faces: Faces, i: int) -> dict[str, Any]:
     attrs = faces.attrs
     analysed = bool(attrs["analysed"][i]) if "analysed" in attrs else False
     out: dict[str, Any] = {
@@ -56,26 +80,23 @@ def face_json(faces: Faces, i: int, names: Mapping[int, str] | None = None) -> d
         out["eyes_closed"] = bool(attrs["eyes_closed"][i])
         out["mouth_open"] = _num(attrs["mouth_open"][i], 3)
         out["looking"] = bool(attrs["looking"][i])
-    if "person_id" in attrs:  # recognition on: the track's identity (docs/schema.md)
-        out["identity"] = identity_json(
-            int(attrs["person_id"][i]), float(attrs["similarity"][i]),
-            bool(attrs["identity_confirmed"][i]), names or {},
-        )
+    if faces.identity is not None:  # recognition on: the track's identity (docs/schema.md)
+        out["identity"] = identity_json(faces, i)
     return out
 
 
-def identity_json(
-    person_id: int, similarity: float, confirmed: bool, names: Mapping[int, str]
-) -> dict[str, Any] | None:
+def identity_json(faces: Faces, i: int) -> dict[str, Any] | None:
     """null before the track's first embedding; else the voted person (null = unknown)."""
+    who = faces.identity
+    assert who is not None
+    similarity = float(who.similarity[i])
     if math.isnan(similarity):
         return None
+    person_id = int(who.person_id[i])
     known = person_id >= 0
     return {
-        "person": names.get(person_id) if known else None,
+        "person": who.name[i] if known else None,
         "person_id": person_id if known else None,
         "similarity": round(similarity, 4),
-        "confirmed": confirmed,
+        "confirmed": bool(who.confirmed[i]),
     }
-
-

@@ -21,16 +21,7 @@ _REPLACED = {
 }
 
 
-_GONE: set[str] = set()  # the keys above still read, until the result contract lands
-
-
 class EventsConfig(Strict):
-    end_after_s: float = Field(
-        2.0, gt=0.0, description="A track unseen this long has ended (`track_ended`)."
-    )
-    drowsy_window_s: float = Field(
-        30.0, gt=0.0, description="Window PERCLOS is measured over (must be 80% covered)."
-    )
     eyes_closed_s: float = Field(
         1.0, gt=0.0, description="Eyes closed this long gives `eyes_closed` (once a spell)."
     )
@@ -51,7 +42,7 @@ class EventsConfig(Strict):
     def _replaced_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for key, instead in _REPLACED.items():
-                if key in data and key in _GONE:
+                if key in data:
                     raise ValueError(f"events.{key} was replaced: {instead}")
         return data
 

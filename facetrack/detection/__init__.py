@@ -13,6 +13,7 @@ from typing import Protocol
 from facetrack.detection.yunet import YuNetConfig, YuNetDetector
 from facetrack.faces import Faces
 from facetrack.frames import Frame
+from facetrack.results import FrameResult
 
 
 class Detector(Protocol):
@@ -32,4 +33,21 @@ def make_detector(config: DetectorConfig) -> Detector:
     return BACKENDS[config.kind](config)
 
 
-__all__ = ["BACKENDS", "Detector", "DetectorConfig", "YuNetConfig", "make_detector"]
+class DetectStage:
+    """The detector as a pipeline stage: the frame's faces (no track ids yet)."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+
+    def process(self, result: FrameResult) -> FrameResult:
+        return result.replace(faces=self.detector.detect(result.frame))
+
+    def reset(self) -> None:
+        """Detection keeps no state between frames."""
+
+    def close(self) -> None:
+        """The model is released with the object."""
+
+
+__all__ = ["BACKENDS", "DetectStage", "Detector", "DetectorConfig", "YuNetConfig",
+           "make_detector"]

@@ -6,7 +6,7 @@ clips (``VIDEO_SUFFIXES``); any other file is refused. Each image must show exac
 that is clear enough (detector score and size thresholds below): an image with none, or with
 several, could enrol the wrong person, so the whole enrolment is refused, naming every such file
 and what was found. A clip is tracked and the chosen track (``--track``, or the clip's only
-person) gives a few of its best, most different faces (``facetrack.recognition.video``).
+person) gives a few of its best, most different faces (``facetrack.recognition.clip_enrol``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import numpy.typing as npt
 from facetrack.detection import Detector
 from facetrack.errors import InputError
 from facetrack.frames import Frame
-from facetrack.recognition.database import Enrolment, FaceDatabase, normalise_name
 from facetrack.recognition.embedder import Embedder, content_hash
+from facetrack.recognition.gallery import FaceDatabase
+from facetrack.recognition.names import normalise_name
+from facetrack.recognition.records import Enrolment
 from facetrack.sources.images import IMAGE_SUFFIXES, _natural_key
 from facetrack.sources.video import VIDEO_SUFFIXES
 
@@ -207,8 +209,8 @@ def enroll_files(
     one person (tracks of a person who left and came back count once), or, with ``largest``,
     one clearly dominant person. ``progress(clip_name, frames_done, frame_count)``."""
     from facetrack.detection import make_detector
+    from facetrack.recognition.clip_enrol import clip_samples, sample_source
     from facetrack.recognition.embedder import make_embedder
-    from facetrack.recognition.video import clip_samples, sample_source
 
     name = normalise_name(name)
     images, videos = collect_inputs(paths)

@@ -17,10 +17,10 @@ import numpy.typing as npt
 from facetrack.config import DetectorConfig, RecognitionConfig
 from facetrack.detection import Detector, make_detector
 from facetrack.errors import InputError, ModelMismatchError
-from facetrack.faces import Faces
+from facetrack.faces import Faces, Identity
 from facetrack.frames import Frame
 from facetrack.recognition.embedder import Embedder, make_embedder
-from facetrack.runner import run_stages
+from facetrack.runtime import run_stages
 from facetrack.sources.images import read_image
 
 FloatArray = npt.NDArray[np.float32]
@@ -68,10 +68,11 @@ class Verification:
 class FaceRecognizer:
     """Detect, align, embed and (with a gallery) identify faces in still images.
 
-    ``predict(image)`` returns ``Faces`` with ``embedding`` and the attrs ``person_id`` (-1 =
-    unknown) and ``similarity``, plus the matched names; ``predict_batch(images)`` does the same
-    for an iterable with decoding, detection and embedding overlapped on separate threads,
-    results in input order; ``verify(a, b)`` compares the most prominent face of two images.
+    ``predict(image)`` returns ``Faces`` with ``embedding`` and the ``identity`` column
+    (``person_id`` -1 = unknown, ``name``, ``similarity``), plus the matches;
+    ``predict_batch(images)`` does the same for an iterable with decoding, detection and
+    embedding overlapped on separate threads, results in input order; ``verify(a, b)``
+    compares the most prominent face of two images.
     """
 
     def __init__(
@@ -107,7 +108,8 @@ class FaceRecognizer:
         return faces.replace(embedding=vectors)
 
     def identify(self, faces: Faces) -> tuple[Faces, list[Match]]:
-        """Match embedded faces to the gallery; below the threshold a face is unknown."""
+        """Match embedded faces to the gallery; below the threshold a face is unknown. The
+        faces get the ``identity`` column (``confirmed``: matched at or above the threshold)."""
         n = len(faces)
         person = np.full(n, -1, np.int64)
         similarity = np.full(n, np.nan, np.float32)
@@ -128,7 +130,9 @@ class FaceRecognizer:
                         matches[row] = Match(top.person_id, top.name, sim)
                     else:
                         matches[row] = Match(-1, None, sim)
-        return faces.with_attrs(person_id=person, similarity=similarity), matches
+        names = np.empty(n, object)
+        names[:] = [m.name for m in matches]
+        return faces.replace(identity=Identity(person, names, similarity, person >= 0)), matches
 
     def _detect(self, item: tuple[int, ImageLike]) -> tuple[npt.NDArray[np.uint8], Faces]:
         index, source = item

@@ -1,7 +1,9 @@
-"""Result writers. Each is a context manager with ``consume(result)``; files are flushed as they
-go, so a run that stops part-way leaves valid files with every frame processed so far."""
+"""Sinks: everything that consumes finished results (``consume(result)``, ``close()``): result
+files, annotated video, event store and events.jsonl, evidence clips, notifications, live view,
+local window, RTSP push, metrics."""
 
-from facetrack.sinks.files import JsonlWriter, MotWriter, write_tracks
-from facetrack.sinks.video import AnnotatedVideoWriter, annotate
+from facetrack.sinks.files import JsonlWriter, MotWriter, Thumbnails, TracksTable, write_tracks
+from facetrack.sinks.video import AnnotatedVideoWriter
 
-__all__ = ["AnnotatedVideoWriter", "JsonlWriter", "MotWriter", "annotate", "write_tracks"]
+__all__ = ["AnnotatedVideoWriter", "JsonlWriter", "MotWriter", "Thumbnails", "TracksTable",
+           "write_tracks"]

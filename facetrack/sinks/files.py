@@ -1,72 +1,202 @@
+"""Result files of ``facetrack track``: faces.jsonl, mot.txt, tracks.csv/json, thumbnails.
+
+Each is a sink (``consume(result)``, ``close()``). Lines are written whole and flushed as they
+go, so a run that stops part-way (a broken input, Ctrl-C, a full disk) leaves valid files with
+every frame written so far: a write the disk refuses is cut back to the last whole line and
+raises ``OutputError``. Files are created without following symbolic links (a link planted in
+a shared output folder is refused, never written through) and tracks.csv/json go through
+randomly named temporaries renamed into place, so a reader never sees half a file.
+"""
+
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO
+
+import cv2
+import numpy as np
+import numpy.typing as npt
 
 from facetrack._closing import Closing
+from facetrack.analysis.quality import face_quality_of
 from facetrack.analysis.summary import TrackSummary
+from facetrack.errors import OutputError
+from facetrack.geometry import crop
 from facetrack.results import FrameResult
+from facetrack.tracks import TrackSnapshot
+
+#: thumbnails keep this margin around the face box (fraction of its size, each side)
+THUMBNAIL_MARGIN = 0.15
 
 
-class _LineWriter(Closing):
+def open_output(path: Path) -> int:
+    """A new, empty file at ``path`` for writing (mode 0644); a symbolic link there is
+    refused, not followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        if path.is_symlink():
+            raise OutputError(f"{path}: is a symbolic link; refusing to write through it "
+                              "(remove it, or choose another --out)") from None
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+class LineFile(Closing):
+    """Whole lines appended to a new file; a refused write is cut back to the last line."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: IO[str] = path.open("w", encoding="utf-8", newline="\n")
+        self._fd: int | None = open_output(path)
+        self._size = 0
 
-    def _write(self, line: str) -> None:
-        self._fh.write(line)
-        self._fh.flush()
+    def write(self, text: str) -> None:
+        if self._fd is None:
+            raise OutputError(f"{self.path}: already closed")
+        data = memoryview(text.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(self._fd, data):]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise OutputError(f"{self.path}: cannot write ({exc.strerror or exc}); it holds "
+                              "every line written before") from None
+        self._size += len(text.encode("utf-8"))
 
     def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
-
-class JsonlWriter(_LineWriter):
-    """faces.jsonl: one JSON object per frame (schema in docs/schema.md), flushed per line."""
+class JsonlWriter(LineFile):
+    """faces.jsonl: one JSON object per frame (schema in docs/schema.md)."""
 
     def consume(self, result: FrameResult) -> None:
-        self._write(json.dumps(result.to_json(), separators=(",", ":"), allow_nan=False) + "\n")
+        self.write(json.dumps(result.to_json(), separators=(",", ":"), allow_nan=False) + "\n")
 
 
-class MotWriter(_LineWriter):
+class MotWriter(LineFile):
     """mot.txt in MOTChallenge format: ``frame,id,x,y,w,h,score,-1,-1,-1`` with 1-based frames,
     readable by TrackEval and motmetrics."""
 
     def consume(self, result: FrameResult) -> None:
         faces = result.faces
-        lines = []
-        for tid, (x1, y1, x2, y2), score in zip(
-            faces.track_id.tolist(), faces.xyxy.tolist(), faces.score.tolist(), strict=True
-        ):
-            lines.append(
-                f"{result.frame.index + 1},{tid},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
-                f"{score:.4f},-1,-1,-1\n"
-            )
+        lines = [
+            f"{result.frame.index + 1},{tid},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
+            f"{score:.4f},-1,-1,-1\n"
+            for tid, (x1, y1, x2, y2), score in zip(
+                faces.track_id.tolist(), faces.xyxy.tolist(), faces.score.tolist(), strict=True)
+        ]
         if lines:
-            self._write("".join(lines))
+            self.write("".join(lines))
+
+
+class TracksTable(Closing):
+    """tracks.csv and tracks.json: each track's latest snapshot, summarised, written at close
+    (``out`` None: only kept, for ``summaries()``)."""
+
+    def __init__(self, out: Path | None, fps: float, thumbnails: Thumbnails | None = None
+                 ) -> None:
+        self.out, self.thumbnails = out, thumbnails
+        self.period_s = 1.0 / fps if fps > 0 else 0.0
+        self._last: dict[int, TrackSnapshot] = {}
+
+    def consume(self, result: FrameResult) -> None:
+        for track in result.tracks:
+            self._last[track.track_id] = track
+
+    def summaries(self, thumbnails: dict[int, str] | None = None) -> list[TrackSummary]:
+        thumbs = thumbnails or {}
+        return [TrackSummary.of(self._last[t], self.period_s, thumbs.get(t))
+                for t in sorted(self._last)]
+
+    def close(self) -> None:
+        if self.out is None:
+            return
+        thumbs = self.thumbnails.save() if self.thumbnails is not None else {}
+        write_tracks(self.out, self.summaries(thumbs))
+        self.out = None
+
+
+class Thumbnails:
+    """The best-quality crop of each track, saved as thumbnails/track_ID.jpg (only when asked:
+    no face image is stored otherwise). One crop per track is held in memory."""
+
+    def __init__(self, out: Path) -> None:
+        self.folder = out / "thumbnails"
+        self._best: dict[int, tuple[float, npt.NDArray[np.uint8]]] = {}
+
+    def consume(self, result: FrameResult) -> None:
+        faces = result.faces
+        quality = face_quality_of(faces)
+        analysed = faces.attrs.get("analysed", np.zeros(len(faces), bool))
+        for i, tid in enumerate(faces.track_id.tolist()):
+            q = float(quality[i])
+            if analysed[i] and tid >= 0 and q > self._best.get(tid, (-1.0, None))[0]:
+                self._best[tid] = (q, crop(result.frame.image, faces.xyxy[i],
+                                           THUMBNAIL_MARGIN).copy())
+
+    def save(self) -> dict[int, str]:
+        if self.folder.is_symlink():
+            raise OutputError(f"{self.folder}: is a symbolic link; refusing to write through "
+                              "it")
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{self.folder}: cannot create ({exc.strerror or exc})") from None
+        paths = {}
+        for tid, (_, image) in sorted(self._best.items()):
+            rel = f"thumbnails/track_{tid}.jpg"
+            ok, data = cv2.imencode(".jpg", image) if image.size else (False, None)
+            if ok and data is not None:
+                fd = open_output(self.folder / f"track_{tid}.jpg")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data.tobytes())
+                paths[tid] = rel
+        return paths
+
+    def close(self) -> None:
+        """Saved by ``TracksTable`` (which links each row to its thumbnail)."""
 
 
 def write_tracks(out_dir: Path, summaries: Sequence[TrackSummary]) -> tuple[Path, Path]:
-    """tracks.csv and tracks.json (same rows), written to temporary names then renamed, so a
-    reader never sees half a file."""
+    """tracks.csv and tracks.json (same rows), each written to a new temporary file then
+    renamed, so a reader never sees half a file; nothing is left behind on failure."""
     names = [f.name for f in fields(TrackSummary)]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for s in summaries:
+        writer.writerow({k: ("" if v is None else v) for k, v in s.as_dict().items()})
+    rows = json.dumps([s.as_dict() for s in summaries], indent=1, allow_nan=False) + "\n"
     csv_path, json_path = out_dir / "tracks.csv", out_dir / "tracks.json"
-    tmp_csv, tmp_json = csv_path.with_suffix(".csv.tmp"), json_path.with_suffix(".json.tmp")
-    with tmp_csv.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=names)
-        writer.writeheader()
-        for s in summaries:
-            writer.writerow({k: ("" if v is None else v) for k, v in s.as_dict().items()})
-    tmp_json.write_text(
-        json.dumps([s.as_dict() for s in summaries], indent=1, allow_nan=False) + "\n",
-        encoding="utf-8",
-    )
-    tmp_csv.replace(csv_path)
-    tmp_json.replace(json_path)
+    replace_atomically(csv_path, text.getvalue())
+    replace_atomically(json_path, rows)
     return csv_path, json_path
+
+
+def replace_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a fresh temporary beside ``path`` (O_EXCL: never a planted file),
+    then rename it over ``path``."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

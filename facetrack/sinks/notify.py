@@ -1,25 +1,28 @@
 """Notifications of alerts through Apprise, off the frame path.
 
-``Notifier.notify(alert, clip)`` only queues (bounded: when full the oldest waiting message is
-dropped and counted); a worker thread renders the templates and sends to every URL, each attempt
-bounded by ``timeout_s`` and retried ``retries`` times with growing pauses. A notifier that is
-down, slow or wrong never stalls video processing; its failures are counted and logged.
+``Notifier`` is a sink: each alert in a result becomes one message on a ``RetryingQueue``
+(bounded: when full the oldest waiting message is dropped and counted). Its worker renders the
+templates and sends to every URL, each attempt bounded by ``timeout_s`` and tried
+``retries + 1`` times with growing pauses (1 s doubling to 30 s). A notifier that is down, slow
+or wrong never stalls video processing; its failures are counted and logged.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
-import threading
-import time
 from dataclasses import dataclass
-from typing import Any
 
-from facetrack.errors import ConfigError
+from facetrack.config import printable
+from facetrack.errors import ConfigError, FacetrackError
 from facetrack.events import Alert
+from facetrack.results import FrameResult
+from facetrack.runtime import RetryingQueue, call_with_timeout
 
 log = logging.getLogger(__name__)
+
+
+class NotifyError(FacetrackError, OSError):
+    """An attempt to send failed (retried)."""
 
 
 @dataclass
@@ -29,6 +32,11 @@ class NotifyCounters:
     dropped: int = 0
 
 
+def mask_url(url: str) -> str:
+    """``scheme://...``: an Apprise URL carries its credentials in every part."""
+    return url.split("://", 1)[0] + "://..." if "://" in url else "..."
+
+
 class Notifier:
     def __init__(self, camera: str, urls: list[str], title: str, body: str,
                  timeout_s: float = 10.0, retries: int = 3, queue_size: int = 100) -> None:
@@ -36,30 +44,28 @@ class Notifier:
 
         self.camera = camera
         self.title, self.body = title, body
-        self.timeout_s, self.retries = timeout_s, retries
-        self.counters = NotifyCounters()
+        self.timeout_s = timeout_s
         self._apprise = apprise.Apprise()
         for url in urls:
             if not self._apprise.add(url):
-                shown = url.split("://", 1)[0] + "://..." if "://" in url else url
-                raise ConfigError(f"camera {camera}: notification URL {shown!r} is not a "
-                                  "valid Apprise URL")
-        self._queue: queue.Queue[tuple[Alert, str] | None] = queue.Queue(maxsize=queue_size)
-        self._thread = threading.Thread(target=self._run, name=f"notify-{camera}", daemon=True)
-        self._thread.start()
+                raise ConfigError(f"camera {camera}: notification URL {mask_url(url)!r} is "
+                                  "not a valid Apprise URL")
+        self.render(_sample_alert(camera), "none")  # a bad template fails at start
+        self.queue: RetryingQueue[tuple[str, str]] = RetryingQueue(
+            f"notifications {camera}", self._send, max_items=queue_size, retry_s=1.0,
+            max_retry_s=30.0, max_attempts=retries + 1)
+
+    @property
+    def counters(self) -> NotifyCounters:
+        q = self.queue
+        return NotifyCounters(sent=q.written, failed=q.failed + q.abandoned, dropped=q.dropped)
+
+    def consume(self, result: FrameResult) -> None:
+        for alert in result.alerts:
+            self.notify(alert, alert.clip)
 
     def notify(self, alert: Alert, clip: str | None) -> None:
-        item = (alert, clip or "none")
-        while True:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self.counters.dropped += 1
-                except queue.Empty:
-                    pass
+        self.queue.put(self.render(alert, clip or "none"))
 
     def render(self, alert: Alert, clip: str) -> tuple[str, str]:
         values = {
@@ -70,55 +76,28 @@ class Notifier:
         }
         try:
             return self.title.format(**values), self.body.format(**values)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"camera {self.camera}: bad notification template ({exc})"
-                              ) from None
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"camera {self.camera}: bad notification template "
+                              f"({printable(exc)})") from None
 
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            alert, clip = item
-            try:
-                title, body = self.render(alert, clip)
-            except ConfigError as exc:
-                log.error("%s", exc)
-                self.counters.failed += 1
-                continue
-            delay = 1.0
-            for attempt in range(self.retries + 1):
-                if self._send(title, body):
-                    self.counters.sent += 1
-                    break
-                if attempt == self.retries:
-                    self.counters.failed += 1
-                    log.warning("camera %s: notification failed after %d attempts",
-                                self.camera, attempt + 1)
-                    break
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    def _send(self, title: str, body: str) -> bool:
+    def _send(self, message: tuple[str, str]) -> None:
         """One attempt, given up after ``timeout_s`` (the send goes on in the background)."""
-        result: dict[str, Any] = {}
+        title, body = message
+        done, value = call_with_timeout(
+            lambda: self._apprise.notify(title=title, body=body), self.timeout_s,
+            f"notify-{self.camera}")
+        if not done:
+            raise NotifyError(f"no answer in {self.timeout_s:g} s")
+        if isinstance(value, Exception):  # a plugin's failure is a failed attempt
+            raise NotifyError(str(value) or type(value).__name__)
+        if not value:
+            raise NotifyError("not delivered")
 
-        def send() -> None:
-            try:
-                result["ok"] = bool(self._apprise.notify(title=title, body=body))
-            except Exception as exc:  # a plugin's failure is a failed attempt
-                result["error"] = exc
+    def close(self, patience_s: float = 30.0) -> None:
+        """Send what is queued (up to ``patience_s``), then stop."""
+        self.queue.close(patience_s)
 
-        worker = threading.Thread(target=send, daemon=True)
-        worker.start()
-        worker.join(self.timeout_s)
-        return bool(result.get("ok"))
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Send what is queued (up to ``timeout``), then stop."""
-        end = time.monotonic() + timeout
-        while not self._queue.empty() and time.monotonic() < end:
-            time.sleep(0.05)
-        with contextlib.suppress(queue.Full):  # the worker is a daemon: it cannot hold us
-            self._queue.put(None, timeout=1.0)
-        self._thread.join(max(0.0, end - time.monotonic()) + 1.0)
+def _sample_alert(camera: str) -> Alert:
+    return Alert(camera, 0, 0.0, 1, "2026-01-01T00:00:00.000+00:00", reason="check",
+                 person_key="track:1")

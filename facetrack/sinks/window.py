@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import os
 import threading
 import time
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from facetrack.draw import annotate
 from facetrack.results import FrameResult
+from facetrack.runtime import spawn, spawn_process
+from facetrack.runtime.threads import pipe
 from facetrack.sinks import _window_child
-from facetrack.sinks.video import annotate
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,9 @@ class Window:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._canvas = np.zeros((self.rows * tile[1], self.cols * tile[0], 3), np.uint8)
-        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        self._conn, child_conn = ctx.Pipe()
-        self._proc = ctx.Process(target=_window_child.run, name="facetrack-window",
-                                 args=(child_conn, TITLE, self._canvas.shape[1],
-                                       self._canvas.shape[0]), daemon=True)
-        self._proc.start()
+        self._conn, child_conn = pipe()
+        self._proc = spawn_process(_window_child.run, (child_conn, TITLE, self._canvas.shape[1],
+                                                       self._canvas.shape[0]), "facetrack-window")
         child_conn.close()
         try:
             reply = self._conn.recv() if self._conn.poll(20.0) else "error: no answer in 20 s"
@@ -68,12 +67,15 @@ class Window:
         if reply != "ready":
             self._end()
             raise RuntimeError(str(reply).removeprefix("error: "))
-        self._thread = threading.Thread(target=self._run, name="window", daemon=True)
-        self._thread.start()
+        self._thread = spawn(self._run, "window")
 
     def put(self, camera: str, result: FrameResult) -> None:
         with self._lock:
             self._latest[camera] = result
+
+    def sink(self, camera: str) -> _WindowFeed:
+        """The sink a camera feeds its results to."""
+        return _WindowFeed(self, camera)
 
     def _run(self) -> None:
         in_flight = False
@@ -133,6 +135,18 @@ class Window:
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(timeout=5)
+
+
+@dataclass
+class _WindowFeed:
+    window: Window
+    camera: str
+
+    def consume(self, result: FrameResult) -> None:
+        self.window.put(self.camera, result)
+
+    def close(self) -> None:
+        """The window is closed by the monitor."""
 
 
 def _ppm(bgr: npt.NDArray[np.uint8]) -> bytes:

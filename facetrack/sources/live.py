@@ -28,8 +28,13 @@ import av
 
 from facetrack._closing import Closing
 from facetrack.frames import Frame, SourceInfo
+from facetrack.redact import redact_url
+from facetrack.runtime import spawn
 
 log = logging.getLogger(__name__)
+
+#: the longest ``close`` waits for the reader thread
+CLOSE_WAIT_S = 2.0
 
 State = Literal["connecting", "online", "reconnecting", "stopped"]
 
@@ -101,8 +106,10 @@ class LiveSource(Closing):
         seed: int | None = None,
     ) -> None:
         self.url = str(url)
-        self.is_file = not is_stream_url(url) and not self.url.startswith("/dev/")
-        self.source_id = source_id or (Path(self.url).name if self.is_file else self.url)
+        self.is_file = self.plays_file(url)
+        # the id names the source in every log line: never with its credentials
+        self.source_id = source_id or (Path(self.url).name if self.is_file
+                                       else redact_url(self.url))
         self.fps_cap = fps_cap
         self.realtime = self.is_file if realtime is None else realtime
         self.loop = loop
@@ -121,9 +128,12 @@ class LiveSource(Closing):
         self._t0 = time.monotonic()
         self._size = (0, 0)
         self._fps = 0.0
-        self._thread = threading.Thread(target=self._run, name=f"live-{self.source_id}",
-                                        daemon=True)
-        self._thread.start()
+        self._thread = spawn(self._run, f"live-{self.source_id}")
+
+    @staticmethod
+    def plays_file(url: str | Path) -> bool:
+        """A file path (played at its native rate), not a stream or a device."""
+        return not is_stream_url(url) and not str(url).startswith("/dev/")
 
     @property
     def started_at(self) -> float:
@@ -160,10 +170,13 @@ class LiveSource(Closing):
         return False
 
     def close(self) -> None:
+        """Stop reading. Waits at most ``CLOSE_WAIT_S`` for the reader: one blocked in a
+        connection attempt (a camera that accepts but never answers) gives up on its own
+        within ``open_timeout``, touching only its own stream meanwhile."""
         self._stop.set()
         with self._lock:
             self._lock.notify_all()
-        self._thread.join()
+        self._thread.join(CLOSE_WAIT_S)
         self._set_state("stopped", None)
 
     # -- reader thread ---------------------------------------------------------------------------
@@ -210,7 +223,8 @@ class LiveSource(Closing):
             self._set_state("reconnecting", reason)
             delay = self.backoff.delay(attempt, self._rng)
             attempt += 1
-            log.warning("%s: %s; reconnecting in %.1f s", self.source_id, reason, delay)
+            log.warning("%s: %s; reconnecting in %.1f s", self.source_id, redact_url(reason),
+                        delay)
             if self._stop.wait(delay):
                 return
 
@@ -233,45 +247,68 @@ class LiveSource(Closing):
             stream.thread_type = "AUTO"
             rate = stream.average_rate or stream.guessed_rate
             self._fps = float(rate) if rate else self._fps
-            time_base = stream.time_base
-            start_wall: float | None = None
-            first_pts: int | None = None
-            next_due = 0.0  # fps cap: the time the next frame may be taken
+            clock = _Pacing(self, stream.time_base)
             for vf in container.decode(stream):
-                if self._stop.is_set():
+                now = clock.wait_for(vf.pts)
+                if now is None:
                     break
-                now = time.monotonic()
-                if self.realtime and vf.pts is not None and time_base is not None:
-                    if first_pts is None:
-                        first_pts, start_wall = vf.pts, now
-                    due = (start_wall or now) + float((vf.pts - first_pts) * time_base)
-                    if due > now and self._stop.wait(due - now):
-                        break
-                    now = time.monotonic()
                 index += 1
                 self.stats.frames_in += 1
                 if not delivered:
                     delivered = True
                     self._set_state("online", None)
-                if self.fps_cap:
-                    # a schedule, not "1/fps since the last one": 25 fps capped at 10 gives
-                    # 10, not 8.3 (every third frame); after a stall it does not burst
-                    period = 1.0 / self.fps_cap
-                    if now < next_due - 1e-4:
-                        self.stats.skipped += 1
-                        continue
-                    next_due = max(next_due + period, now)
-                image = vf.to_ndarray(format="bgr24")
-                self._size = (image.shape[1], image.shape[0])
-                frame = Frame(image, self.source_id, index - 1, now - self._t0)
-                with self._lock:
-                    if self._latest is not None:
-                        self.stats.dropped += 1
-                    self._latest = frame
-                    self._lock.notify_all()
+                if clock.take(now):
+                    self._offer(Frame(vf.to_ndarray(format="bgr24"), self.source_id, index - 1,
+                                      now - self._t0))
         finally:
             container.close()
         return delivered, index
+
+    def _offer(self, frame: Frame) -> None:
+        """Make ``frame`` the latest (the one it replaces, if unread, counts as dropped)."""
+        self._size = (frame.width, frame.height)
+        with self._lock:
+            if self._latest is not None:
+                self.stats.dropped += 1
+            self._latest = frame
+            self._lock.notify_all()
+
+
+class _Pacing:
+    """When a decoded frame is due (a file plays at its native rate) and whether the fps cap
+    takes it: a schedule, not "1/fps since the last one" (25 fps capped at 10 gives 10, not
+    8.3, every third frame; after a stall it does not burst)."""
+
+    def __init__(self, source: LiveSource, time_base: Any) -> None:
+        self.source, self.time_base = source, time_base
+        self.first_pts: int | None = None
+        self.start_wall = 0.0
+        self.next_due = 0.0
+
+    def wait_for(self, pts: int | None) -> float | None:
+        """The time the frame is taken; None when the source was stopped meanwhile."""
+        src = self.source
+        if src._stop.is_set():
+            return None
+        now = time.monotonic()
+        if src.realtime and pts is not None and self.time_base is not None:
+            if self.first_pts is None:
+                self.first_pts, self.start_wall = pts, now
+            due = self.start_wall + float((pts - self.first_pts) * self.time_base)
+            if due > now and src._stop.wait(due - now):
+                return None
+            now = time.monotonic()
+        return now
+
+    def take(self, now: float) -> bool:
+        cap = self.source.fps_cap
+        if not cap:
+            return True
+        if now < self.next_due - 1e-4:
+            self.source.stats.skipped += 1
+            return False
+        self.next_due = max(self.next_due + 1.0 / cap, now)
+        return True
 
 
 def _reason(exc: BaseException) -> str:

@@ -15,9 +15,7 @@ import logging
 import os
 import re
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from facetrack._closing import Closing
-from facetrack.errors import DatabaseError, FacetrackError, InputError, OutputError
+from facetrack.errors import DatabaseError, InputError, OutputError
 from facetrack.events import EVENT_TYPES, Event
+from facetrack.storage.sql import (
+    has_table,
+    open_database,
+    reason,
+    schema_version,
+    set_schema_version,
+    transaction,
+    translate,
+)
+from facetrack.storage.sql import (
+    is_database_url as is_database_url,
+)
 
 log = logging.getLogger(__name__)
+
+#: version of the events table (``facetrack_schema``); bump it with a migration
+SCHEMA_VERSION = 1
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
 _metadata = sa.MetaData()
@@ -48,67 +61,41 @@ _events = sa.Table(
 )
 
 
-def is_database_url(target: str | Path) -> bool:
-    return "://" in str(target)
-
-
-def _engine(target: str | Path) -> sa.Engine:
-    text = str(target)
-    if not is_database_url(text):
-        engine = sa.create_engine(sa.URL.create("sqlite", database=text),
-                                  poolclass=sa.pool.StaticPool,
-                                  connect_args={"check_same_thread": False, "timeout": 10.0})
-
-        @sa.event.listens_for(engine, "connect")
-        def _wal(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
-
-        return engine
-    try:
-        url = sa.make_url(text)
-    except (ValueError, sa.exc.ArgumentError):
-        raise InputError("event store: not a valid database URL (give a SQLite file or "
-                         "postgresql://user:password@host:port/db)") from None
-    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
-        url = url.set(drivername="postgresql+psycopg")  # psycopg 3 (the [postgres] extra)
-    else:
-        raise InputError(f"event store {url.render_as_string(hide_password=True)}: give a "
-                         "SQLite file or a postgresql:// URL")
-    # a host that vanishes (no RST) must not hold a write for minutes: TCP keepalives, a
-    # user timeout and a statement timeout bound every call; the outbox then retries
-    connect = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
-               "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 15000,
-               "options": "-c statement_timeout=15000"}
-    try:
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
-                                connect_args=connect)
-    except ImportError:
-        raise DatabaseError("a PostgreSQL event store needs psycopg: pip install "
-                            "'facetrack[postgres]'") from None
-
-
-def _reason(exc: sa.exc.SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    text = " ".join(str(orig if orig is not None else exc).split())  # one line
-    return text[:300] if text else type(exc).__name__
-
-
 class EventStore(Closing):
-    def __init__(self, target: str | Path) -> None:
+    """The events table. ``read_only`` (``facetrack events``) never changes the file: a file
+    without the table is refused, not given one."""
+
+    def __init__(self, target: str | Path, *, read_only: bool = False) -> None:
         self._lock = threading.Lock()
-        self._engine = _engine(target)
-        self.name = (self._engine.url.render_as_string(hide_password=True)
-                     if is_database_url(target) else str(target))
-        for attempt in range(2):
-            try:
-                _metadata.create_all(self._engine, checkfirst=True)
-                break
-            except sa.exc.SQLAlchemyError as exc:
-                if attempt == 0 and isinstance(exc, sa.exc.IntegrityError):
-                    continue  # two monitors created the table at once: it exists now
-                self._engine.dispose()
-                raise DatabaseError(f"{self.name}: cannot open the event store "
-                                    f"({_reason(exc)})") from None
+        self._db = open_database(target, what="event store", read_only=read_only)
+        self.name = self._db.name
+        try:
+            with transaction(self._db, write=not read_only) as conn:
+                self._prepare(conn, read_only)
+        except sa.exc.SQLAlchemyError as exc:
+            self._db.close()
+            error = translate(exc, self.name, "event store")
+            if type(error) is DatabaseError:
+                error = DatabaseError(f"{self.name}: cannot open the event store "
+                                      f"({reason(exc)})")
+            raise error from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self, conn: sa.Connection, read_only: bool) -> None:
+        version = schema_version(conn, "events")
+        if version is not None and version > SCHEMA_VERSION:
+            raise DatabaseError(f"{self.name}: event store version {version} is newer than "
+                                f"this facetrack reads ({SCHEMA_VERSION}); upgrade facetrack")
+        if read_only:
+            if not has_table(conn, "events"):
+                raise DatabaseError(f"{self.name}: not a facetrack event store (no events "
+                                    "table)")
+            return
+        _metadata.create_all(conn, checkfirst=True)
+        if version is None:
+            set_schema_version(conn, "events", SCHEMA_VERSION)
 
     def add(self, events: Sequence[Event]) -> None:
         if not events:
@@ -122,10 +109,10 @@ class EventStore(Closing):
                          "data": json.dumps(data, ensure_ascii=False)})
         with self._lock:
             try:
-                with self._engine.begin() as conn:
+                with transaction(self._db, write=True) as conn:
                     conn.execute(sa.insert(_events), rows)
             except sa.exc.SQLAlchemyError as exc:
-                raise DatabaseError(f"{self.name}: cannot store events ({_reason(exc)})"
+                raise DatabaseError(f"{self.name}: cannot store events ({reason(exc)})"
                                     ) from None
 
     def query(self, *, camera: str | None = None, since: str | None = None,
@@ -147,16 +134,16 @@ class EventStore(Closing):
             q = q.limit(int(limit))
         with self._lock:
             try:
-                with self._engine.connect() as conn:
+                with transaction(self._db, write=False) as conn:
                     rows = conn.execute(q).scalars().all()
             except sa.exc.SQLAlchemyError as exc:
-                raise DatabaseError(f"{self.name}: cannot read events ({_reason(exc)})"
+                raise DatabaseError(f"{self.name}: cannot read events ({reason(exc)})"
                                     ) from None
         return [json.loads(r) for r in reversed(rows)]  # the latest ``limit``, oldest first
 
     def close(self) -> None:
         with self._lock:
-            self._engine.dispose()
+            self._db.close()
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -218,115 +205,3 @@ class EventsJsonl(Closing):
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-
-
-class Outbox:
-    """Events on their way to one sink (the store or ``events.jsonl``), in order, written by
-    the outbox's own thread: ``add`` only queues, so a slow, full or unreachable sink never
-    holds up a camera. What the sink refuses (a full disk, a database that is down) waits and
-    is retried every ``retry_s``. At most ``limit`` events wait; beyond that the oldest are
-    dropped, counted in ``lost`` and logged. ``close(patience_s)`` keeps trying for that long,
-    then reports what could not be written."""
-
-    def __init__(self, name: str, write: Callable[[Sequence[Event]], None], *,
-                 limit: int = 100_000, retry_s: float = 2.0) -> None:
-        self.name, self._write = name, write
-        self.limit, self.retry_s = limit, retry_s
-        self._batches: deque[list[Event]] = deque()
-        self._cond = threading.Condition()
-        self._writing: list[Event] | None = None  # the head batch, being written
-        self._deadline: float | None = None  # set by close()
-        self.waiting = 0
-        self.lost = 0
-        self.failing: str | None = None  # the reason, while the sink refuses
-        self._thread = threading.Thread(target=self._run, name=f"outbox-{name}", daemon=True)
-        self._thread.start()
-
-    def add(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        with self._cond:
-            self._batches.append(list(events))
-            self.waiting += len(events)
-            dropped = 0
-            while self.waiting > self.limit and len(self._batches) > 1:
-                # never the batch being written: the oldest after it
-                i = 1 if self._batches[0] is self._writing else 0
-                if i >= len(self._batches) - 1:
-                    break
-                old = self._batches[i]
-                del self._batches[i]
-                self.waiting -= len(old)
-                dropped += len(old)
-            if dropped:
-                if self.lost == 0 or self.failing is None:
-                    log.error("%s: more than %d events waiting: the oldest are dropped "
-                              "(counted in facetrack_events_lost)", self.name, self.limit)
-                self.lost += dropped
-            self._cond.notify_all()
-
-    def drain(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for every waiting event to be written."""
-        end = time.monotonic() + timeout
-        with self._cond:
-            while self.waiting and time.monotonic() < end:
-                self._cond.wait(min(0.1, max(0.0, end - time.monotonic())))
-            return not self.waiting
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._batches and self._deadline is None:
-                    self._cond.wait()
-                if not self._batches:
-                    return  # closing, nothing left
-                batch = self._writing = self._batches[0]
-            ok = self._try(batch)  # outside the lock: a slow sink never blocks add()
-            with self._cond:
-                self._writing = None
-                if ok:
-                    self._batches.popleft()  # the head is still ``batch``: add() spares it
-                    self.waiting -= len(batch)
-                    if not self._batches and self.failing is not None:
-                        log.warning("%s: writing again; the waiting events are stored%s",
-                                    self.name, f" ({self.lost} dropped before)"
-                                    if self.lost else "")
-                        self.failing = None
-                    self._cond.notify_all()
-                    continue
-                if self._deadline is not None and time.monotonic() >= self._deadline:
-                    return
-                pause = self.retry_s if self._deadline is None else min(self.retry_s, 0.5)
-                self._cond.wait(pause)  # close() wakes it for a last, quicker round
-
-    def _try(self, batch: list[Event]) -> bool:
-        """Write ``batch``; False when the sink refused it (to be retried)."""
-        try:
-            self._write(batch)
-        except (FacetrackError, OSError) as exc:
-            if self.failing is None:
-                log.error("%s: %s; the events wait in memory and are retried every %g s",
-                          self.name, exc, self.retry_s)
-            self.failing = str(exc)
-            return False
-        except Exception:  # a bug, not an outage: retrying cannot help; count and go on
-            log.exception("%s: %d events could not be written", self.name, len(batch))
-            with self._cond:
-                self.lost += len(batch)
-        return True
-
-    def close(self, patience_s: float = 10.0) -> None:
-        self.stop(patience_s)
-        self.join(patience_s + 30.0)
-
-    def stop(self, patience_s: float) -> None:
-        """Write what waits for up to ``patience_s`` more, then end (see ``join``)."""
-        with self._cond:
-            self._deadline = time.monotonic() + patience_s
-            self._cond.notify_all()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)  # a write in progress may outlast the patience a little
-        if self.waiting:
-            log.error("%s: %d events could not be written before stopping (%s)", self.name,
-                      self.waiting, self.failing)

@@ -12,6 +12,7 @@ from facetrack.faces import Faces
 from facetrack.frames import Frame
 from facetrack.geometry import cxcywh_to_xyxy, iou_matrix, xyxy_to_cxcywh
 from facetrack.tracking.appearance import colour_histogram
+from facetrack.tracking.history import TrackHistory
 from facetrack.tracking.ids import IdAllocator
 from facetrack.tracking.kalman import BoxKalman
 
@@ -31,6 +32,8 @@ class Track:
     track_id: int = -1
     lost_frames: int = 0  # frames unseen before the current update (set by the tracker)
     appearance: npt.NDArray[np.float32] | None = None
+    #: the track's record, from its confirmation until the tracker ends it
+    history: TrackHistory | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -83,8 +86,11 @@ class FaceTrackerCore:
     ``update(frame, faces)`` returns the faces of confirmed tracks seen in this frame, with their
     ids; unconfirmed faces are dropped, so a one-frame false positive never reaches the output.
     The gap between frame indices is the number of frames elapsed (skipped frames coast).
-    Trading off: a wider buffer keeps fast faces but makes swaps at crossings likelier; the size
-    term in the cost keeps a small far face from taking over a large near one.
+    A confirmed track gets a ``TrackHistory`` (``records()``), which the tracker ends when the
+    track is unseen for more than ``lost_track_buffer`` frames or at ``reset()``: the one rule
+    for when a track is over, for every stage. Trading off: a wider buffer keeps fast faces
+    but makes swaps at crossings likelier; the size term in the cost keeps a small far face
+    from taking over a large near one.
     """
 
     def __init__(
@@ -92,43 +98,51 @@ class FaceTrackerCore:
         config: TrackingConfig,
         new_id: Callable[[], int] | None = None,
         appearance: Appearance | None = colour_histogram,
+        credence_count: int | None = None,
     ) -> None:
         self._config = config
+        #: matches before a track is confirmed (default: ``config.credence_count``; 1 for
+        #: unrelated photos, where every face is reported at once)
+        self._credence = config.credence_count if credence_count is None else credence_count
         self._new_id = new_id if new_id is not None else IdAllocator()
         self._appearance = appearance
         self._desc: npt.NDArray[np.float32] | None = None
         self._tracks: list[Track] = []
+        self._ended: list[TrackHistory] = []
         self._last_index: int | None = None
 
     @property
     def tracks(self) -> list[Track]:
         return list(self._tracks)
 
-    def reset(self) -> None:
-        """Forget every track (ids keep increasing: the allocator is not reset)."""
+    def reset(self) -> list[TrackHistory]:
+        """End every track (ids keep increasing: the allocator is not reset); returns the
+        records of the confirmed tracks that ended."""
+        ended = [self._end(t) for t in self._tracks if t.history is not None]
         self._tracks = []
         self._last_index = None
+        self._ended = []
+        return ended
+
+    def records(self) -> list[TrackHistory]:
+        """After ``update``: the records of the confirmed tracks alive (seen or coasting), then
+        of those that ended on this frame."""
+        alive = [t.history for t in self._tracks if t.history is not None]
+        return [*alive, *self._ended]
+
+    @staticmethod
+    def _end(track: Track) -> TrackHistory:
+        assert track.history is not None
+        track.history.state = "ended"
+        return track.history
+
+    def _confirm(self, track: Track, frame: Frame) -> None:
+        track.track_id = self._new_id()
+        track.history = TrackHistory(track.track_id, frame.index, frame.timestamp)
 
     def update(self, frame: Frame, faces: Faces) -> Faces:
         cfg = self._config
-        if self._last_index is not None and frame.index <= self._last_index:
-            raise ValueError(
-                f"frame index went backwards or repeated ({frame.index} after {self._last_index})"
-            )
-        dt = 1 if self._last_index is None else frame.index - self._last_index
-        damp = cfg.coast_damping
-        for track in self._tracks:
-            # velocity weight decays by coast_damping per frame since the face was last seen,
-            # so a long gap extrapolates a bounded distance instead of flying off
-            last = self._last_index if self._last_index is not None else track.last_frame
-            seen_ago = last - track.last_frame
-            motion = damp ** seen_ago * (1 - damp ** dt) / (1 - damp) if damp < 1.0 else float(dt)
-            track.kalman.predict(dt, motion)
-            # frames this track has gone unseen before this one; skipped frames count, so a
-            # gap in the input widens the search just like frames without a detection
-            track.lost_frames = frame.index - track.last_frame - 1
-        self._last_index = frame.index
-
+        self._predict(frame)
         n = len(faces)
         self._desc = (
             self._appearance(frame, faces) if self._appearance is not None and n else None
@@ -152,10 +166,40 @@ class FaceTrackerCore:
         # 4) tentative tracks against the confident detections left
         matched |= self._match(tentative, faces, high, max(cfg.match_iou, 0.3), det_track)
 
+        self._observe(frame, faces, det_track)
+        self._tracks = self._survivors(frame, matched) + self._new_tracks(
+            frame, faces, high, det_track)
+        ids = np.full(n, -1, np.int64)
+        for det, track in det_track.items():
+            ids[det] = track.track_id
+        out = faces.replace(track_id=ids)
+        return out[ids >= 0]
+
+    def _predict(self, frame: Frame) -> None:
+        """Move every track to this frame on its motion model."""
+        if self._last_index is not None and frame.index <= self._last_index:
+            raise ValueError(
+                f"frame index went backwards or repeated ({frame.index} after {self._last_index})"
+            )
+        dt = 1 if self._last_index is None else frame.index - self._last_index
+        damp = self._config.coast_damping
+        for track in self._tracks:
+            # velocity weight decays by coast_damping per frame since the face was last seen,
+            # so a long gap extrapolates a bounded distance instead of flying off
+            last = self._last_index if self._last_index is not None else track.last_frame
+            seen_ago = last - track.last_frame
+            motion = damp ** seen_ago * (1 - damp ** dt) / (1 - damp) if damp < 1.0 else float(dt)
+            track.kalman.predict(dt, motion)
+            # frames this track has gone unseen before this one; skipped frames count, so a
+            # gap in the input widens the search just like frames without a detection
+            track.lost_frames = frame.index - track.last_frame - 1
+        self._last_index = frame.index
+
+    def _observe(self, frame: Frame, faces: Faces, det_track: dict[int, Track]) -> None:
+        """Update each matched track with its detection; confirm those with enough hits."""
         isolated = self._isolated(faces)
         for det, track in det_track.items():
-            box = xyxy_to_cxcywh(faces.xyxy[det])[0]
-            track.kalman.update(box)
+            track.kalman.update(xyxy_to_cxcywh(faces.xyxy[det])[0])
             track.last_frame = frame.index
             track.score = float(faces.score[det])
             track.hits += 1
@@ -165,17 +209,32 @@ class FaceTrackerCore:
                     d.copy() if track.appearance is None
                     else _normalise(0.9 * track.appearance + 0.1 * d)
                 )
-            if not track.confirmed and track.hits >= cfg.credence_count:
-                track.track_id = self._new_id()
+            if track.history is not None:
+                track.history.seen(frame.index, frame.timestamp)
+            elif track.hits >= self._credence:
+                self._confirm(track, frame)
 
+    def _survivors(self, frame: Frame, matched: set[Track]) -> list[Track]:
+        """The tracks that go on; confirmed ones unseen past the lost buffer end here."""
         survivors: list[Track] = []
+        self._ended = []
         for track in self._tracks:
             unseen = frame.index - track.last_frame
-            if track in matched or (track.confirmed and unseen <= cfg.lost_track_buffer):
+            if track in matched or (track.confirmed and unseen <= self._config.lost_track_buffer):
                 survivors.append(track)
+                if track.history is not None and track not in matched:
+                    track.history.state = "lost"
+            elif track.history is not None:  # the one end rule: unseen past the lost buffer
+                self._ended.append(self._end(track))
             # an unconfirmed track that misses a frame is dropped (likely a false positive)
+        return survivors
+
+    def _new_tracks(self, frame: Frame, faces: Faces, high: npt.NDArray[np.int64],
+                    det_track: dict[int, Track]) -> list[Track]:
+        """Tentative tracks for the confident detections no track took."""
+        new_tracks = []
         for new in high.tolist():
-            if new in det_track or faces.score[new] < cfg.new_track_score:
+            if new in det_track or faces.score[new] < self._config.new_track_score:
                 continue
             track = Track(
                 BoxKalman(xyxy_to_cxcywh(faces.xyxy[new])[0]),
@@ -184,17 +243,11 @@ class FaceTrackerCore:
                 score=float(faces.score[new]),
                 appearance=None if self._desc is None else self._desc[new].copy(),
             )
-            if cfg.credence_count <= 1:
-                track.track_id = self._new_id()
-            survivors.append(track)
+            if self._credence <= 1:
+                self._confirm(track, frame)
+            new_tracks.append(track)
             det_track[new] = track
-        self._tracks = survivors
-
-        ids = np.full(n, -1, np.int64)
-        for det, track in det_track.items():
-            ids[det] = track.track_id
-        out = faces.replace(track_id=ids)
-        return out[ids >= 0]
+        return new_tracks
 
     def _isolated(self, faces: Faces) -> npt.NDArray[np.bool_]:
         """Detections that overlap no other detection nor another track's prediction: only

@@ -1,0 +1,3 @@
+from facetrack.cli import app
+
+app(prog_name="facetrack")

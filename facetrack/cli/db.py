@@ -1,0 +1,204 @@
+"""``facetrack db``: enrolled people and their face embeddings (used only when recognition is
+enabled)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facetrack.cli.common import exit_codes, fail, progress_bar, show
+from facetrack.config import TrackerConfig
+from facetrack.errors import PersonError
+from facetrack.recognition.gallery import FaceDatabase
+from facetrack.recognition.names import normalise_name
+from facetrack.recognition.records import Person
+
+db_app = typer.Typer(
+    no_args_is_help=True,
+    help="Manage the face database: enrolled people and their face embeddings (used only when "
+    "recognition is enabled).",
+)
+
+DbOption = Annotated[
+    str,
+    typer.Option("--db", envvar="FACETRACK_DB", help="Face database: a SQLite file or a "
+                 "postgresql:// URL; default $FACETRACK_DB."),
+]
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def _parse_attrs(items: list[str]) -> dict[str, str]:
+    attrs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PersonError(f"--attr {item!r}: expected key=value")
+        attrs[key.strip()] = value
+    return attrs
+
+
+def _person_line(p: Person) -> str:
+    attrs = " ".join(f"{k}={v}" for k, v in sorted(p.attrs.items()))
+    return f"{p.id:>5}  {p.name}  ({p.embeddings} embeddings, since {p.created}) {attrs}".rstrip()
+
+
+@db_app.command("enroll")
+def db_enroll(
+    name: Annotated[str, typer.Argument(help="The person's name (any script; quote spaces).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Image files, folders of images and/or video clips; every image "
+                       "must show exactly one face, every clip one person (or use --track)."),
+    ],
+    db: DbOption,
+    attr: Annotated[
+        list[str] | None,
+        typer.Option("--attr", help="key=value stored with the person (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="YAML config: its detector, tracking, analysis "
+                     "and recognition settings (embedder, face filters) are used."),
+    ] = None,
+    largest: Annotated[
+        bool,
+        typer.Option("--largest", help="In a photo with several faces, enrol the largest if "
+                     "it is clearly the subject (1.5x taller than the next); in a clip with "
+                     "several people, the clearly dominant one."),
+    ] = False,
+    track: Annotated[
+        int | None,
+        typer.Option("--track", help="Enrol this track of the clip (ids as `facetrack track` "
+                     "numbers them with the same config).", min=1),
+    ] = None,
+    max_embeddings: Annotated[
+        int,
+        typer.Option("--max-embeddings", help="Most embeddings a clip adds (its best, most "
+                     "different faces).", min=1, max=50),
+    ] = 5,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Enrol NAME from photos or clips (created, or extended when NAME exists); all or
+    nothing."""
+    from facetrack.recognition.enroll import collect_inputs, enroll_files
+
+    with exit_codes(), ExitStack() as stack:
+        normalise_name(name)
+        attrs = _parse_attrs(attr or [])
+        cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
+        _, videos = collect_inputs(paths)
+        update = stack.enter_context(progress_bar(
+            "tracking " + ", ".join(v.name for v in videos), enabled=bool(videos) and not quiet,
+            transient=True))
+        report = None if update is None else (
+            lambda _clip, done, total: update(done, total))
+        with FaceDatabase(db) as database:
+            result = enroll_files(
+                database, name, paths, cfg, attrs, track=track, largest=largest,
+                max_embeddings=max_embeddings, progress=report,
+            )
+    show(asdict(result), (
+        f"enrolled {result.name!r} (person {result.person_id}): {result.added} added, "
+        f"{result.skipped} already stored, {result.embeddings} embeddings in all"
+    ))
+
+
+@db_app.command("list")
+def db_list(db: DbOption) -> None:
+    """List enrolled people."""
+    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+        people = database.people()
+    human = "\n".join(_person_line(p) for p in people) if people else "no people enrolled"
+    show([asdict(p) for p in people], human)
+
+
+@db_app.command("show")
+def dbshow(name: Annotated[str, typer.Argument(help="Name of an enrolled person.")],
+            db: DbOption) -> None:
+    """Show a person and their embeddings' sources and qualities (never the vectors)."""
+    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+        person = database.person(name)
+        embeddings = database.embeddings(name)
+    lines = [_person_line(person)] + [
+        f"       #{e.id}  quality {e.quality:.2f}  {e.source or '-'}  {e.created}"
+        for e in embeddings
+    ]
+    show({"person": asdict(person), "embeddings": [asdict(e) for e in embeddings]},
+          "\n".join(lines))
+
+
+@db_app.command("rename")
+def db_rename(old: Annotated[str, typer.Argument(help="Current name.")],
+              new: Annotated[str, typer.Argument(help="New name (not yet enrolled).")],
+              db: DbOption) -> None:
+    """Rename a person; their id and embeddings are kept."""
+    with exit_codes(), FaceDatabase(db, create=False) as database:
+        person = database.rename(old, new)
+    show(asdict(person), f"renamed {old!r} -> {person.name!r} (person {person.id})")
+
+
+@db_app.command("remove")
+def db_remove(
+    name: Annotated[str, typer.Argument(help="Name of an enrolled person.")],
+    db: DbOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (a terminal asks).")] = False,
+) -> None:
+    """Remove a person and every embedding of theirs; no byte of them stays in the file."""
+    with exit_codes(), FaceDatabase(db, create=False) as database:
+        person = database.person(name)
+        if not yes and _can_ask() and not typer.confirm(
+            f"Remove {person.name!r} and their {person.embeddings} embeddings from {db}?"
+        ):
+            raise fail("nothing removed", 1)
+        removed = database.remove(name)
+    note = "" if removed.purged else " (another process has the file open: the last traces " \
+        "leave its WAL when that process closes it)"
+    show(asdict(removed), f"removed {removed.name!r}: {removed.embeddings} embeddings{note}")
+
+
+@db_app.command("export")
+def db_export(
+    out: Annotated[Path, typer.Argument(help="Backup file to write (JSON lines).")],
+    db: DbOption,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Write a portable backup (people, attributes, embeddings, model id). It holds biometric
+    data: keep it as safe as the database."""
+    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+        done = database.export(out, overwrite=force)
+    show({**asdict(done), "out": str(out)},
+          f"exported {done.people} people, {done.embeddings} embeddings -> {out}")
+
+
+@db_app.command("import")
+def db_import(
+    backup: Annotated[Path, typer.Argument(help="A file written by `facetrack db export`.")],
+    db: DbOption,
+) -> None:
+    """Add everyone in a backup (duplicates skipped; refused if made with another model)."""
+    with exit_codes(), FaceDatabase(db) as database:
+        done = database.import_(backup)
+    show(asdict(done), (
+        f"imported {done.people} people ({done.new_people} new): {done.embeddings} embeddings "
+        f"added, {done.skipped} already stored"
+    ))
+
+
+@db_app.command("stats")
+def db_stats(db: DbOption) -> None:
+    """People, embeddings, embedding model and file size."""
+    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+        stats = database.stats()
+    show(asdict(stats), (
+        f"{stats.path}: {stats.people} people, {stats.embeddings} embeddings, model "
+        f"{stats.model_id or '-'} ({stats.dim or '-'}-d), schema {stats.schema_version}, "
+        f"{stats.file_bytes / 1024:.0f} KiB"
+    ))

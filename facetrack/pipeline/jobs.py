@@ -1,0 +1,174 @@
+"""Every entry point that runs a whole input: ``track_file`` (what ``facetrack track`` writes),
+``find_faces_in_file`` (tracks, crops, identities, grouped people) and ``predict_stream`` (a
+live source, result by result). The CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from facetrack.config import TrackerConfig, override
+from facetrack.errors import InputError, OutputError
+from facetrack.pipeline.base import Sink
+from facetrack.pipeline.tracker import FaceTracker
+from facetrack.recognition.embedder import Embedder
+from facetrack.recognition.grouping import FoundFace, FoundFaces, group_tracks
+from facetrack.results import FrameResult
+from facetrack.sinks.files import JsonlWriter, MotWriter, Thumbnails, TracksTable
+from facetrack.sinks.video import AnnotatedVideoWriter
+
+#: files ``track_file`` may write; all are removed first, so a folder never mixes two runs
+OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "mot.txt", "annotated.mp4")
+
+Progress = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class TrackRun:
+    """What ``track_file`` did."""
+
+    source: str
+    frames: int
+    tracks: int
+    seconds: float
+    fps: float
+    out: str
+
+
+def prepare_output(out: Path) -> None:
+    """Create ``out``; remove what an earlier run left there (never following a link)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create output folder ({exc.strerror or exc})"
+                          ) from None
+    if not out.is_dir():
+        raise OutputError(f"{out}: is not a folder")
+    try:
+        for name in OUTPUTS:
+            (out / name).unlink(missing_ok=True)  # a planted link is removed, not followed
+        thumbs = out / "thumbnails"
+        if thumbs.is_symlink():
+            raise OutputError(f"{thumbs}: is a symbolic link; refusing to write through it "
+                              "(remove it, or choose another --out)")
+        if thumbs.is_dir():
+            for old in thumbs.glob("track_*.jpg"):
+                old.unlink()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def track_file(
+    source: str | Path,
+    out: str | Path,
+    config: TrackerConfig | None = None,
+    *,
+    video: bool = False,
+    mot: bool = False,
+    thumbnails: bool = False,
+    progress: Progress | None = None,
+    tracker: FaceTracker | None = None,
+) -> TrackRun:
+    """Track every face of ``source`` (a video, an image folder or an image) and write into
+    ``out``: faces.jsonl, tracks.csv and tracks.json, and with the flags mot.txt,
+    annotated.mp4 and thumbnails/ (docs/cli.md). Every file is valid whatever ends the run: a
+    broken input (``DecodeError``), Ctrl-C or a full disk keep every frame processed so far,
+    and tracks.csv/json summarise them. ``progress(frames_done, frame_count)`` after each
+    frame."""
+    import time
+
+    out = Path(out)
+    prepare_output(out)
+    tracker = tracker if tracker is not None else FaceTracker(config)
+    t0 = time.perf_counter()
+    frames = 0
+    with ExitStack() as stack:
+        info, results = stack.enter_context(tracker.open(source))
+        thumbs = Thumbnails(out) if thumbnails else None
+        table = TracksTable(out, info.fps, thumbs)
+        # tracks.csv is written on every exit path, so a broken input keeps its summaries
+        stack.callback(table.close)
+        sinks: list[Sink] = [stack.enter_context(JsonlWriter(out / "faces.jsonl")), table]
+        if thumbs is not None:
+            sinks.append(thumbs)
+        if mot:
+            sinks.append(stack.enter_context(MotWriter(out / "mot.txt")))
+        if video:
+            sinks.append(stack.enter_context(AnnotatedVideoWriter(
+                out / "annotated.mp4", info.width, info.height, info.fps)))
+        for result in results:
+            for sink in sinks:
+                sink.consume(result)
+            frames += 1
+            if progress is not None:
+                progress(frames, info.frame_count)
+    elapsed = time.perf_counter() - t0
+    return TrackRun(str(source), frames, len(table.summaries()), round(elapsed, 3),
+                    round(frames / elapsed, 2) if elapsed > 0 else 0.0, str(out))
+
+
+def find_faces_in_file(
+    path: str | Path,
+    config: TrackerConfig | None = None,
+    *,
+    database: str | Path | None = None,
+    max_representatives: int = 5,
+    best_crops: int = 3,
+    group_threshold: float | None = None,
+    progress: Progress | None = None,
+    on_result: Callable[[FrameResult], None] | None = None,
+    embedder: Embedder | None = None,
+) -> list[FoundFace]:
+    """Every track of a video (or image folder) with its span, best crops, identity and
+    representative embeddings, in order of first appearance; tracks of one person share a
+    ``group``.
+
+    ``database``: a face database to name enrolled people (else everyone is unknown; the
+    config's ``recognition.database`` is used when this is not given and recognition is
+    enabled there). ``group_threshold``: cosine similarity of two tracks' mean embeddings at
+    which they are taken for one person (default: ``recognition.threshold``).
+    ``progress(frames_done, frame_count)`` is called after each frame, ``on_result`` with
+    each frame's result (faces with track ids and, where embedded, vectors). ``embedder``:
+    one already loaded (else the config's).
+    """
+    if max_representatives < 1:
+        raise ValueError("max_representatives must be at least 1")
+    cfg = config or TrackerConfig()
+    if database is not None:
+        if "://" not in str(database) and not Path(database).is_file():
+            raise InputError(f"{database}: face database not found")
+        cfg = override(cfg, {"recognition.enabled": True, "recognition.database": str(database)})
+    rec = cfg.recognition
+    tracker = FaceTracker(cfg, embed=True, embedder=embedder)
+    found = FoundFaces(best_crops, identify=rec.enabled)
+    with tracker.open(path) as (info, results):
+        for done, result in enumerate(results, 1):
+            found.consume(result)
+            if on_result is not None:
+                on_result(result)
+            if progress is not None:
+                progress(done, info.frame_count)
+    faces = found.finish(max_representatives)
+    group_tracks(faces, rec.threshold if group_threshold is None else group_threshold)
+    return faces
+
+
+def predict_stream(source: str | Path, config: TrackerConfig | None = None, **live: Any
+                   ) -> Iterator[FrameResult]:
+    """Results of a live source (RTSP/HTTP URL, ``/dev/videoN``, or a file played at its native
+    rate), frame by frame, latest-frame first: when processing falls behind, older frames are
+    dropped (``LiveSource``). Runs until the stream is closed by breaking out of the loop (a
+    file played once ends). ``live``: ``LiveSource`` options (``fps_cap``, ``loop``,
+    ``options``, ``backoff``, ...).
+
+    >>> for result in predict_stream("rtsp://cam/stream", fps_cap=10):   # doctest: +SKIP
+    ...     print(result.frame.index, result.faces.track_id)
+    """
+    from facetrack.sources.live import LiveSource
+
+    tracker = FaceTracker(config or TrackerConfig())
+    with tracker.open(LiveSource(source, **live)) as (_, results):
+        yield from results

@@ -1,0 +1,160 @@
+"""``FaceTracker``: the Python entry point; every job (``facetrack track``, the monitor's
+cameras, ``find_faces_in_file``) builds its pipeline through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from facetrack.analysis.analyzer import FaceAnalyzer
+from facetrack.analysis.summary import TrackSummary
+from facetrack.config import TrackerConfig
+from facetrack.detection import Detector, DetectStage, make_detector
+from facetrack.frames import SourceInfo
+from facetrack.pipeline.base import Stage
+from facetrack.pipeline.pipeline import Pipeline, Step
+from facetrack.recognition.embedder import Embedder, make_embedder
+from facetrack.recognition.gallery import FaceDatabase
+from facetrack.recognition.identity import IdentityStage
+from facetrack.recognition.recognizer import FaceRecognizer
+from facetrack.results import FrameResult
+from facetrack.signals import SignalSettings
+from facetrack.signals.stage import SignalStage
+from facetrack.sources import Source, open_source
+from facetrack.tracking import FaceTrackerCore, IdAllocator
+from facetrack.tracking.scenecut import SceneCutDetector
+from facetrack.tracking.stage import TrackStage
+from facetrack.zones import Zone
+
+#: live: a face not analysed for longer than this starts fresh spells (files: 1.5 frames)
+LIVE_MAX_GAP_S = 1.0
+
+
+def is_live(config: TrackerConfig, info: SourceInfo) -> bool:
+    mode = config.runtime.mode
+    return mode == "live" or (mode == "auto" and info.kind == "stream")
+
+
+def signal_settings(config: TrackerConfig, info: SourceInfo) -> SignalSettings:
+    """A sample stands for one frame of the source (files) or of the processed rate (live)."""
+    a = config.analysis
+    period = 1.0 / info.fps if info.fps > 0 else 0.04
+    gap = max(LIVE_MAX_GAP_S, 2.5 * period) if is_live(config, info) else 1.5 * period
+    return SignalSettings(period, gap, a.blink_max_s, a.perclos_window_s, a.yawn_threshold,
+                          a.yawn_min_s)
+
+
+class FaceTracker:
+    """Detect, track and analyse every face of a video, an image folder, an image or a stream.
+
+    >>> tracker = FaceTracker(TrackerConfig())
+    >>> for result in tracker.track("clip.mp4"):       # doctest: +SKIP
+    ...     print(result.frame.index, result.faces.track_id)
+    >>> summaries = tracker.analyze_file("clip.mp4")    # doctest: +SKIP
+
+    Models load once per ``FaceTracker``; each ``open`` starts fresh tracks, and ids keep
+    counting (an id is never reused by one ``FaceTracker``; a new process starts at 1). Ids come
+    from ``id_allocator``: pass one allocator to several trackers that must never share an id.
+    ``embed`` (``find_faces_in_file``) embeds faces on the re-id schedule without a database:
+    every face stays unknown, the vectors are only in the results.
+    """
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        *,
+        id_allocator: Callable[[], int] | None = None,
+        detector: Detector | None = None,
+        analyzer: FaceAnalyzer | None = None,
+        embedder: Embedder | None = None,
+        embed: bool = False,
+    ) -> None:
+        self.config = config or TrackerConfig()
+        self._ids = id_allocator if id_allocator is not None else IdAllocator()
+        self._detector = detector if detector is not None else make_detector(self.config.detector)
+        self._analyzer = analyzer if analyzer is not None else FaceAnalyzer(self.config.analysis)
+        self._busy = False
+        rec = self.config.recognition
+        # recognition is opt-in: with it off no embedding model is even loaded
+        self._embedder: Embedder | None = None
+        if rec.enabled or embed:
+            self._embedder = embedder if embedder is not None else make_embedder(rec.embedder)
+        self._identity: IdentityStage | None = None
+
+    @property
+    def embeddings_computed(self) -> int:
+        """Embeddings computed in the current or last run (0 with recognition off)."""
+        return 0 if self._identity is None else self._identity.embeddings_computed
+
+    def pipeline(self, info: SourceInfo, stack: ExitStack, *, zones: Sequence[Zone] = (),
+                 extra: Sequence[Stage] = ()) -> Pipeline:
+        """The stages for one input described by ``info``, grouped into threads; ``extra``
+        stages (rules, alerts) run last. Resources (the face database) go on ``stack``."""
+        cfg = self.config
+        independent = info.kind == "image" or (
+            info.kind == "images" and cfg.runtime.image_folder == "independent")
+        cuts = SceneCutDetector() if cfg.tracking.scene_cuts and not independent else None
+        # unrelated photos: every face is reported at once and nothing links two images
+        confirm = 1 if independent else cfg.tracking.credence_count
+        tracker = FaceTrackerCore(cfg.tracking, new_id=self._ids, credence_count=confirm)
+        steps = [
+            Step("detect", [DetectStage(self._detector)]),
+            Step("track", [TrackStage(tracker, cuts=cuts, independent=independent),
+                           self._analyzer,
+                           SignalStage(signal_settings(cfg, info), zones)]),
+        ]
+        self._identity = None
+        if self._embedder is not None:
+            rec = cfg.recognition
+            db = None
+            if rec.enabled:
+                assert rec.database is not None  # checked by RecognitionConfig
+                db = stack.enter_context(FaceDatabase(rec.database, read_only=True))
+            recognizer = FaceRecognizer(rec, gallery=db, detector=self._detector,
+                                        embedder=self._embedder)
+            self._identity = IdentityStage(recognizer, rec, cfg.tracking.credence_count)
+            steps.append(Step("recognize", [self._identity]))
+        steps[-1].stages.extend(extra)
+        queue_size = 1 if is_live(cfg, info) else cfg.runtime.queue_size
+        return Pipeline(steps, queue_size)
+
+    @contextmanager
+    def open(self, source: str | Path | Source, *, zones: Sequence[Zone] = (),
+             extra: Sequence[Stage] = ()) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
+        """Open ``source`` (a path, or a ``Source`` such as ``LiveSource``, which this closes)
+        and give its info plus the iterator of results (pipelined).
+
+        One input at a time per ``FaceTracker`` (its models are shared): opening a second one
+        while the first is running raises ``RuntimeError``."""
+        if self._busy:
+            raise RuntimeError(
+                "this FaceTracker is already processing an input; use one FaceTracker per "
+                "concurrent input (they can share an id_allocator)"
+            )
+        self._busy = True
+        try:
+            opened = source if not isinstance(source, (str, Path)) else open_source(
+                source, images_fps=self.config.runtime.images_fps)
+            with ExitStack() as stack:
+                src = stack.enter_context(opened)
+                pipeline = self.pipeline(src.info, stack, zones=zones, extra=extra)
+                with pipeline.run(src) as results:
+                    yield src.info, results
+        finally:
+            self._busy = False
+
+    def track(self, source: str | Path) -> Iterator[FrameResult]:
+        """Yield one ``FrameResult`` per input frame, in order (frames with no face included)."""
+        with self.open(source) as (_, results):
+            yield from results
+
+    def analyze_file(self, source: str | Path) -> list[TrackSummary]:
+        """Run the whole input and return one summary per confirmed track."""
+        from facetrack.sinks.files import TracksTable
+
+        with self.open(source) as (info, results):
+            table = TracksTable(None, info.fps)
+            for result in results:
+                table.consume(result)
+        return table.summaries()

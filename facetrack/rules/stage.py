@@ -1,0 +1,52 @@
+"""``RulesStage``: every rule over every track of a frame; the events go into the result.
+
+Times are the frames' timestamps (seconds on the source's clock), so a file replays to the
+same events as the live camera it was recorded from; the wall time (UTC) comes from the
+injected ``clock``, read once per frame."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from facetrack.config.camera import EventsConfig
+from facetrack.config.pipeline import AnalysisConfig
+from facetrack.events import Event, utc_now
+from facetrack.results import FrameResult
+from facetrack.rules.attention import DistractedRule
+from facetrack.rules.base import Now, Rule, RuleMemory
+from facetrack.rules.eyes import DrowsyRule, EyesClosedRule
+from facetrack.rules.identity import IdentityRule
+from facetrack.rules.lifecycle import Lifecycle
+from facetrack.rules.zones import DwellRule
+
+
+def default_rules(events: EventsConfig, analysis: AnalysisConfig) -> list[Rule]:
+    """Every event family, in the order its events are listed for one track."""
+    return [Lifecycle(), IdentityRule(), EyesClosedRule(events.eyes_closed_s),
+            DrowsyRule(events.drowsy_perclos, analysis.perclos_window_s),
+            DistractedRule(events.distracted_s), DwellRule(events.dwell_s)]
+
+
+class RulesStage:
+    def __init__(self, camera: str, rules: Sequence[Rule],
+                 clock: Callable[[], str] = utc_now) -> None:
+        self.camera = camera
+        self.rules = list(rules)
+        self.clock = clock
+
+    def process(self, result: FrameResult) -> FrameResult:
+        frame = result.frame
+        now = Now(self.camera, frame.index, frame.timestamp, self.clock())
+        events: list[Event] = []
+        for track in result.tracks:
+            record = result.records.get(track.track_id)
+            memory = record.state_of(RuleMemory) if record is not None else RuleMemory()
+            for rule in self.rules:
+                events += rule.evaluate(track, memory, now)
+        return result.replace(events=(*result.events, *events)) if events else result
+
+    def reset(self) -> None:
+        """Nothing to forget: each track's memory is in its record."""
+
+    def close(self) -> None:
+        """Nothing held."""

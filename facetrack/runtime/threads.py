@@ -1,0 +1,61 @@
+"""Every thread and process facetrack starts is started here (tests/unit/runtime checks that
+no other module does), so what runs in the background, under which name, is one read.
+
+``spawn`` starts a daemon thread; ``call_with_timeout`` runs a call that may hang (a network
+library without its own timeout) on a thread and stops waiting after ``timeout``;
+``spawn_process`` starts a child process with the ``spawn`` method (never ``fork`` a threaded
+process); ``serve`` runs a socket server's loop.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from multiprocessing.context import SpawnProcess
+from socketserver import BaseServer
+from typing import Any
+
+
+def spawn(target: Callable[[], None], name: str) -> threading.Thread:
+    """Start ``target`` on a daemon thread called ``name`` (a daemon never holds the process
+    open; owners join their threads when they close)."""
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def call_with_timeout(call: Callable[[], Any], timeout: float, name: str) -> tuple[bool, Any]:
+    """``(finished, result or exception)``: ``call()`` on its own thread, waited for at most
+    ``timeout`` seconds. A call that does not finish goes on in the background, holding only
+    its daemon thread; its result is dropped."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except Exception as exc:  # handed to the caller, who decides what it means
+            box["value"] = exc
+
+    worker = spawn(run, name)
+    worker.join(timeout)
+    return ("value" in box), box.get("value")
+
+
+def spawn_process(target: Callable[..., None], args: tuple[Any, ...], name: str
+                  ) -> SpawnProcess:
+    """Start ``target(*args)`` in a new interpreter (``spawn``: no fork of our threads)."""
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=target, args=args, name=name, daemon=True)
+    proc.start()
+    return proc
+
+
+def pipe() -> tuple[Any, Any]:
+    """A duplex pipe for a process started by ``spawn_process``."""
+    return multiprocessing.get_context("spawn").Pipe()
+
+
+def serve(server: BaseServer, name: str, poll_interval: float = 0.5) -> threading.Thread:
+    """Run ``server.serve_forever`` on a daemon thread; ``server.shutdown()`` ends it."""
+    return spawn(lambda: server.serve_forever(poll_interval), name)

@@ -1,0 +1,146 @@
+"""A track's signals, accumulated sample by sample: the one place each is defined.
+
+``TrackSignalState`` lives in the track's ``TrackHistory`` (written only by ``SignalStage``)
+and exports a frozen ``TrackSignals`` for the track's snapshot. Blinks, eye closures and yawns
+are spells (``spells.Spell``): a closed spell up to ``blink_max_s`` is a blink, a mouth spell of
+at least ``yawn_min_s`` a yawn. A gap in the samples (the face not analysed for longer than
+``max_gap_s``) ends every open spell, so none stretches across it. PERCLOS is
+``perclos.Perclos``. Zones: the time each current visit started (box centre inside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from facetrack.signals.perclos import Perclos
+from facetrack.signals.spells import Spell
+from facetrack.tracks import TrackSignals
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """What the signals are measured with: ``period_s`` is the time one sample stands for
+    (1/fps of a file; of the processed rate live), ``max_gap_s`` the longest pause between
+    two analysed samples that still continues a spell."""
+
+    period_s: float
+    max_gap_s: float
+    blink_max_s: float
+    perclos_window_s: float
+    yawn_threshold: float
+    yawn_min_s: float
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One analysed face of a track at one frame."""
+
+    t: float
+    closed: bool
+    looking: bool
+    mouth_open: float
+    pose: npt.NDArray[np.float64]  # yaw, pitch, roll
+    quality: float
+
+
+class TrackSignalState:
+    def __init__(self) -> None:
+        self._settings: SignalSettings | None = None
+        self.analysed = 0
+        self.looking = 0
+        self.last_analysed_frame: int | None = None
+        self.last_t: float | None = None
+        self.closed_now = False
+        self.blinks = 0
+        self.longest_closed = 0.0
+        self.yawns = 0
+        self.pose_sum = np.zeros(3)
+        self.pose_sq = np.zeros(3)
+        self.best_quality = -1.0
+        self.box_sum = np.zeros(2)
+        self.zones: dict[str, float] = {}
+        self.eyes = self.mouth = self.away = Spell(0.0)
+        self.perclos: Perclos | None = None
+
+    def _setup(self, s: SignalSettings) -> None:
+        if self._settings is None:
+            self._settings = s
+            self.eyes, self.mouth, self.away = Spell(s.period_s), Spell(s.period_s), Spell(
+                s.period_s)
+            self.perclos = Perclos(s.perclos_window_s, s.period_s, s.max_gap_s)
+
+    def seen(self, wh: npt.NDArray[np.float32], inside: dict[str, bool], t: float) -> None:
+        """The face was seen (analysed or not): its box size and the zones it is in."""
+        self.box_sum += np.asarray(wh, np.float64)
+        for name, now_inside in inside.items():
+            if now_inside:
+                self.zones.setdefault(name, t)
+            else:
+                self.zones.pop(name, None)
+
+    def analysed_sample(self, s: SignalSettings, frame_index: int, x: Sample) -> None:
+        self._setup(s)
+        if self.last_t is not None and x.t - self.last_t > s.max_gap_s:
+            self._end_spells()  # the face was gone or unreadable: nothing stretches over it
+        self.last_t, self.last_analysed_frame = x.t, frame_index
+        self.analysed += 1
+        self.looking += x.looking
+        self.closed_now = x.closed
+        self.pose_sum += x.pose
+        self.pose_sq += x.pose * x.pose
+        self.best_quality = max(self.best_quality, x.quality)
+        ended = self.eyes.step(x.closed, x.t)
+        if ended is not None:
+            self._closed_spell(ended)
+        yawn = self.mouth.step(x.mouth_open >= s.yawn_threshold, x.t)
+        if yawn is not None:
+            self.yawns += yawn >= s.yawn_min_s
+        self.away.step(not x.looking, x.t)
+        assert self.perclos is not None
+        self.perclos.add(x.t, x.closed)
+
+    def _closed_spell(self, duration: float) -> None:
+        assert self._settings is not None
+        self.blinks += duration <= self._settings.blink_max_s
+        self.longest_closed = max(self.longest_closed, duration)
+
+    def _end_spells(self) -> None:
+        closed = self.eyes.close()
+        if closed is not None:
+            self._closed_spell(closed)
+        mouth = self.mouth.close()
+        if mouth is not None and self._settings is not None:
+            self.yawns += mouth >= self._settings.yawn_min_s
+        self.away.close()
+
+    def export(self) -> TrackSignals:
+        """The signals now, open spells counted as if they ended here."""
+        s = self._settings
+        blinks, longest, yawns = self.blinks, self.longest_closed, self.yawns
+        if s is not None and self.eyes.start is not None:
+            blinks += self.eyes.duration <= s.blink_max_s
+            longest = max(longest, self.eyes.duration)
+        if s is not None and self.mouth.start is not None:
+            yawns += self.mouth.duration >= s.yawn_min_s
+        n = self.analysed
+        mean = self.pose_sum / n if n else None
+        std = np.sqrt(np.maximum(self.pose_sq / n - mean**2, 0.0)) if mean is not None else None
+        return TrackSignals(
+            frames_analysed=n, looking_frames=self.looking,
+            last_analysed_frame=self.last_analysed_frame,
+            eyes_closed=self.closed_now and self.eyes.start is not None,
+            closed_since=self.eyes.start, closed_for_s=self.eyes.duration,
+            away_since=self.away.start, away_for_s=self.away.duration,
+            perclos=None if self.perclos is None else self.perclos.value,
+            perclos_max=None if self.perclos is None else self.perclos.max_value,
+            perclos_track=None if self.perclos is None else self.perclos.track_value,
+            blinks=int(blinks), longest_closed_s=longest, yawns=int(yawns),
+            pose_mean=None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
+            pose_std=None if std is None else (float(std[0]), float(std[1]), float(std[2])),
+            best_quality=max(self.best_quality, 0.0),
+            box_sum=(float(self.box_sum[0]), float(self.box_sum[1])),
+            zones=dict(self.zones),
+        )

@@ -1,0 +1,223 @@
+"""One engine factory for facetrack's SQL stores (the event store, the face database): a
+SQLite file in WAL mode, or a PostgreSQL database (``postgresql://...``, the ``[postgres]``
+extra), written and read through SQLAlchemy Core with bound parameters only.
+
+- ``open_database(target, read_only=...)``. Read-only opens never change the file: a SQLite
+  file is opened with ``mode=ro`` (so read-only storage works, and the journal mode is left as
+  it is), and a missing file is an error, not a new database.
+- ``transaction(db, write=...)``: one transaction; on SQLite a write takes the lock up front
+  (``BEGIN IMMEDIATE``), so a locked database fails before any work.
+- ``translate``: every driver error becomes one ``DatabaseError`` line naming the store;
+  ``DatabaseLockedError`` when another process holds the lock.
+- ``schema_version`` / ``set_schema_version``: each store's version in one small table
+  (``facetrack_schema``), so a file from a newer facetrack is refused, not half-understood.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from facetrack.errors import DatabaseError, DatabaseLockedError, InputError
+
+_schema_metadata = sa.MetaData()
+SCHEMA = sa.Table(
+    "facetrack_schema", _schema_metadata,
+    sa.Column("component", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def is_database_url(target: str | Path) -> bool:
+    return "://" in str(target)
+
+
+@dataclass(frozen=True)
+class Database:
+    """An open store: its engine, a printable name (no password), where it lives."""
+
+    engine: sa.Engine
+    name: str
+    path: Path | None  # the SQLite file (None for PostgreSQL)
+    read_only: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.path is not None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(target: str | Path, *, what: str, read_only: bool = False,
+                  create: bool = True, timeout: float = 10.0,
+                  pragmas: Sequence[str] = ()) -> Database:
+    """Connect to ``target`` (a SQLite file or a postgresql:// URL). ``what`` names the store
+    in messages; ``pragmas`` run on every new SQLite connection."""
+    if is_database_url(target):
+        return _postgres(str(target), what, read_only)
+    path = Path(target)
+    if path.is_dir():
+        raise DatabaseError(f"{path}: is a folder, not a {what} file")
+    if not path.exists():
+        if read_only or not create:
+            raise DatabaseError(f"{path}: no {what} here")
+        _create_private_file(path, what)
+    return _sqlite(path, what, read_only, timeout, pragmas)
+
+
+def _sqlite(path: Path, what: str, read_only: bool, timeout: float, pragmas: Sequence[str]
+            ) -> Database:
+    if read_only and not _writable(path):
+        engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool,
+                                  creator=lambda: _read_only_connection(path, timeout))
+    else:
+        engine = sa.create_engine(sa.URL.create("sqlite", database=str(path)),
+                                  poolclass=sa.pool.StaticPool,
+                                  connect_args={"check_same_thread": False, "timeout": timeout})
+
+    @sa.event.listens_for(engine, "connect")
+    def _setup(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # transactions are begun below, explicitly
+        for pragma in pragmas:
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+        if not read_only:
+            mode = dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get("facetrack_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return Database(engine, str(path), path, read_only)
+
+
+def _writable(path: Path) -> bool:
+    """Where the file and its folder can be written, a reader opens it normally (and only
+    reads), so SQLite can also remove its WAL side files when the reader closes."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """``mode=ro``; on storage that is read-only itself (a read-only volume, a ConfigMap) a
+    WAL file cannot get its shared-memory file, so it is opened as immutable instead: nothing
+    can write it there anyway."""
+    base = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(base, uri=True, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(base + "&immutable=1", uri=True, timeout=timeout,
+                               check_same_thread=False)
+    return conn
+
+
+def _postgres(text: str, what: str, read_only: bool) -> Database:
+    try:
+        url = sa.make_url(text)
+    except (ValueError, sa.exc.ArgumentError):
+        raise InputError(f"{what}: not a valid database URL (give a SQLite file or "
+                         "postgresql://user:password@host:port/db)") from None
+    if url.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise InputError(f"{what} {url.render_as_string(hide_password=True)}: give a SQLite "
+                         "file or a postgresql:// URL")
+    url = url.set(drivername="postgresql+psycopg")  # psycopg 3 (the [postgres] extra)
+    # a host that vanishes (no RST) must not hold a call for minutes: TCP keepalives, a user
+    # timeout and a statement timeout bound every call; callers retry what matters
+    options = "-c statement_timeout=15000"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    connect = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
+               "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 15000,
+               "options": options}
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
+                                  connect_args=connect)
+    except ImportError:
+        raise DatabaseError(f"a PostgreSQL {what} needs psycopg: pip install "
+                            "'facetrack[postgres]'") from None
+    return Database(engine, url.render_as_string(hide_password=True), None, read_only)
+
+
+def _create_private_file(path: Path, what: str) -> None:
+    """Stores hold biometric or personal data: new files are readable by their owner only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot create the {what} file "
+                            f"({exc.strerror or exc})") from None
+    os.close(fd)
+
+
+@contextmanager
+def transaction(db: Database, *, write: bool) -> Iterator[sa.Connection]:
+    """One transaction (committed when the block ends, rolled back on an error)."""
+    with db.engine.connect() as conn:
+        if write:
+            conn = conn.execution_options(facetrack_write=True)
+        with conn.begin():
+            yield conn
+
+
+def reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = " ".join(str(orig if orig is not None else exc).split())  # one line
+    return text[:300] if text else type(exc).__name__
+
+
+def translate(exc: sa.exc.SQLAlchemyError, name: str, what: str, *, waited: float = 0.0
+              ) -> DatabaseError:
+    """One line for a failed call, naming the store and what went wrong."""
+    msg = reason(exc)
+    low = msg.lower()
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (5, 6) or "locked" in low or "busy" in low:
+        return DatabaseLockedError(
+            f"{name}: {what} is locked by another process (a running facetrack or another "
+            f"command; waited {waited:g} s); try again when it has finished")
+    if primary in (11, 26) or "not a database" in low or "malformed" in low:
+        return DatabaseError(f"{name}: not a readable {what} (corrupt, or not a database "
+                             f"file): {msg}")
+    if primary == 8 or "readonly" in low or "read-only" in low:
+        return DatabaseError(f"{name}: cannot write the {what} (read-only): {msg}")
+    if primary == 13 or "full" in low:
+        return DatabaseError(f"{name}: disk full while writing the {what}")
+    if primary == 14 or "unable to open" in low:
+        return DatabaseError(f"{name}: cannot open the {what}: {msg}")
+    return DatabaseError(f"{name}: {what} error: {msg}")
+
+
+def has_table(conn: sa.Connection, table: str) -> bool:
+    return sa.inspect(conn).has_table(table)
+
+
+def schema_version(conn: sa.Connection, component: str) -> int | None:
+    """The version stored for ``component`` (None when never stored)."""
+    if not has_table(conn, SCHEMA.name):
+        return None
+    value = conn.execute(sa.select(SCHEMA.c.version).where(SCHEMA.c.component == component)
+                         ).scalar()
+    return None if value is None else int(value)
+
+
+def set_schema_version(conn: sa.Connection, component: str, version: int) -> None:
+    SCHEMA.create(conn, checkfirst=True)
+    updated = conn.execute(sa.update(SCHEMA).where(SCHEMA.c.component == component)
+                           .values(version=version)).rowcount
+    if not updated:
+        conn.execute(sa.insert(SCHEMA).values(component=component, version=version))

@@ -1,0 +1,45 @@
+"""``TrackStage``: the tracker as a pipeline stage.
+
+It gives each face its track id, and the frame's result the snapshots of every track alive in
+it (seen or coasting) or ended on it, plus their live records for the stages after it. At a hard
+cut of edited video (``tracking.scene_cuts``) or between unrelated photos every track ends and
+the next frame starts fresh (ids keep counting)."""
+
+from __future__ import annotations
+
+from facetrack.results import FrameResult
+from facetrack.tracking.scenecut import SceneCutDetector
+from facetrack.tracking.tracker import FaceTrackerCore
+
+
+class TrackStage:
+    def __init__(self, tracker: FaceTrackerCore, *, cuts: SceneCutDetector | None = None,
+                 independent: bool = False) -> None:
+        self.tracker = tracker
+        self.cuts = cuts
+        self.independent = independent
+
+    def process(self, result: FrameResult) -> FrameResult:
+        frame = result.frame
+        ended = []
+        if self.independent or (self.cuts is not None and self.cuts.is_cut(frame)):
+            ended = self.tracker.reset()  # a new photo or a new shot: nobody continues
+        faces = self.tracker.update(frame, result.faces)
+        records = [*ended, *self.tracker.records()]
+        return result.replace(faces=faces, tracks=tuple(r.snapshot() for r in records),
+                              records={r.track_id: r for r in records})
+
+    def end_all(self, result: FrameResult) -> FrameResult:
+        """The input ended (or the camera stopped): every track ends on ``result``'s frame.
+        The returned result has no faces, only the ended tracks, for the rules to close."""
+        ended = self.tracker.reset()
+        return FrameResult(result.frame, tracks=tuple(r.snapshot() for r in ended),
+                           records={r.track_id: r for r in ended})
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        if self.cuts is not None:
+            self.cuts.reset()
+
+    def close(self) -> None:
+        """Nothing held."""
