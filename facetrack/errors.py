@@ -24,6 +24,11 @@ class DecodeError(InputError):
         self.frame = frame
 
 
+class DamagedInputError(DecodeError):
+    """Some frames of an input could not be decoded and were skipped; every other frame was
+    processed (``frame``: how many were)."""
+
+
 class ConfigError(FacetrackError, ValueError):
     """A configuration file or value is invalid."""
 

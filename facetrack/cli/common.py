@@ -20,7 +20,7 @@ from typing import Any
 import typer
 
 from facetrack.config import printable
-from facetrack.errors import DecodeError, FacetrackError, ModelError
+from facetrack.errors import DamagedInputError, DecodeError, FacetrackError, ModelError
 
 log = logging.getLogger("facetrack")
 
@@ -43,6 +43,9 @@ def exit_codes(results: Path | None = None) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except DamagedInputError as exc:
+        raise fail(f"{exc}; the results are in {results}" if results is not None
+                   else str(exc), EXIT_BROKEN) from None
     except DecodeError as exc:
         done = f"frames 0-{exc.frame - 1}" if exc.frame > 0 else "no frame"
         raise fail(f"{exc}; results for {done} are in {results}" if results is not None
@@ -66,18 +69,21 @@ def stop_signals_as_interrupt() -> Iterator[None]:
     after the first, further signals are ignored so nothing interrupts that cleanup."""
     sigs = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
             if s is not None]
+    stopping: list[bool] = []
 
     def interrupt(*_: Any) -> None:
         for s in sigs:
             signal.signal(s, signal.SIG_IGN)
+        stopping.append(True)
         raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, interrupt) for s in sigs}
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        if not stopping:  # once stopping, stay deaf: the process is on its way out
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
 
 @contextmanager

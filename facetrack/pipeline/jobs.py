@@ -4,6 +4,7 @@ live source, result by result). The CLI is a thin layer over these."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -40,13 +41,13 @@ class TrackRun:
 
 def prepare_output(out: Path) -> None:
     """Create ``out``; remove what an earlier run left there (never following a link)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is not a folder (give a folder for the results)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot create output folder ({exc.strerror or exc})"
                           ) from None
-    if not out.is_dir():
-        raise OutputError(f"{out}: is not a folder")
     try:
         for name in OUTPUTS:
             (out / name).unlink(missing_ok=True)  # a planted link is removed, not followed
@@ -59,6 +60,28 @@ def prepare_output(out: Path) -> None:
                 old.unlink()
     except OSError as exc:
         raise OutputError(f"{out}: cannot write there ({exc.strerror or exc})") from None
+
+
+class DiskRoom:
+    """Stops a run while the output device still has ``RESERVE`` free, so that however a full
+    disk ends it, tracks.csv/json and the video's index can still be written (checked every
+    ``EVERY`` frames)."""
+
+    RESERVE = 4 * 2**20
+    EVERY = 10
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+
+    def check(self, frames: int) -> None:
+        if frames % self.EVERY:
+            return
+        free = shutil.disk_usage(self.out).free
+        if free < self.RESERVE:
+            raise OutputError(
+                f"{self.out}: less than {self.RESERVE // 2**20} MB left on the device; stopped "
+                f"after frame {frames - 1} to keep room for tracks.csv/json (every file is "
+                "valid; free some space and run again)")
 
 
 def track_file(
@@ -99,7 +122,9 @@ def track_file(
         if video:
             sinks.append(stack.enter_context(AnnotatedVideoWriter(
                 out / "annotated.mp4", info.width, info.height, info.fps)))
+        room = DiskRoom(out)
         for result in results:
+            room.check(frames)
             for sink in sinks:
                 sink.consume(result)
             frames += 1

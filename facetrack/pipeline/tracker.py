@@ -36,6 +36,20 @@ def is_live(config: TrackerConfig, info: SourceInfo) -> bool:
     return mode == "live" or (mode == "auto" and info.kind == "stream")
 
 
+#: frames waiting between two stages hold at most about this much memory (a 4096x4096 input
+#: would otherwise queue over a gigabyte)
+QUEUE_BYTES = 128 * 2**20
+
+
+def queue_size(config: TrackerConfig, info: SourceInfo) -> int:
+    """Frames each queue between stages holds: one live (results follow the camera); in file
+    mode ``runtime.queue_size``, fewer for very large frames."""
+    if is_live(config, info):
+        return 1
+    frame_bytes = max(1, info.width * info.height * 3)
+    return max(1, min(config.runtime.queue_size, QUEUE_BYTES // frame_bytes))
+
+
 def signal_settings(config: TrackerConfig, info: SourceInfo) -> SignalSettings:
     """A sample stands for one frame of the source (files) or of the processed rate (live)."""
     a = config.analysis
@@ -116,8 +130,7 @@ class FaceTracker:
             self._identity = IdentityStage(recognizer, rec, cfg.tracking.credence_count)
             steps.append(Step("recognize", [self._identity]))
         steps[-1].stages.extend(extra)
-        queue_size = 1 if is_live(cfg, info) else cfg.runtime.queue_size
-        return Pipeline(steps, queue_size)
+        return Pipeline(steps, queue_size(cfg, info))
 
     @contextmanager
     def open(self, source: str | Path | Source, *, zones: Sequence[Zone] = (),

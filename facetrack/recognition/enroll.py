@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -27,7 +26,7 @@ from facetrack.recognition.embedder import Embedder, content_hash
 from facetrack.recognition.gallery import FaceDatabase
 from facetrack.recognition.names import normalise_name
 from facetrack.recognition.records import Enrolment
-from facetrack.sources.images import IMAGE_SUFFIXES, _natural_key
+from facetrack.sources.images import IMAGE_SUFFIXES, _natural_key, decode_image
 from facetrack.sources.video import VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -157,11 +156,11 @@ def _image_rows(
         digest = content_hash(data)
         if digest in rows.hashes:
             continue  # the same file twice in this enrolment
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-        if decoded is None:
-            problems.append(f"{path}: not a decodable image")
+        try:
+            image: npt.NDArray[np.uint8] = decode_image(data, path)
+        except InputError as exc:
+            problems.append(str(exc))
             continue
-        image: npt.NDArray[np.uint8] = np.ascontiguousarray(decoded, dtype=np.uint8)
         faces = detector.detect(Frame(image, path.name, 0, 0.0, path=path))
         faces = faces[(faces.score >= min_score) & (faces.wh[:, 1] >= min_face_size)]
         if len(faces) > 1 and largest:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 
+from facetrack.errors import OutputError
 from facetrack.events import Alert
 from facetrack.results import FrameResult
 from facetrack.runtime.servers import BoundedHTTPServer
@@ -180,4 +181,8 @@ def serve_metrics(collector: Collector, port: int, host: str = "127.0.0.1"
             self.end_headers()
             self.wfile.write(body)
 
-    return BoundedHTTPServer((host, port), Handler, 8, "metrics")
+    try:
+        return BoundedHTTPServer((host, port), Handler, 8, "metrics")
+    except OSError as exc:
+        raise OutputError(f"metrics: cannot listen on {host}:{port} ({exc.strerror or exc})"
+                          ) from None

@@ -28,8 +28,8 @@ class AnnotatedVideoWriter(Closing):
             raise OutputError(f"{path}: cannot create video ({exc})") from None
         rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
         self._stream = self._container.add_stream("libx264", rate=rate)
-        # yuv420p needs even sizes
-        self._size = (width - width % 2, height - height % 2)
+        # yuv420p needs even sizes (a 1-pixel input is scaled up to 2)
+        self._size = (max(2, width - width % 2), max(2, height - height % 2))
         self._stream.width, self._stream.height = self._size
         self._stream.pix_fmt = "yuv420p"
         self._stream.options = {"crf": "23", "preset": "veryfast"}

@@ -10,6 +10,7 @@ import numpy as np
 from facetrack._closing import Closing
 from facetrack.errors import DecodeError, InputError
 from facetrack.frames import Frame, SourceInfo
+from facetrack.sources.probe import too_large
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -22,10 +23,22 @@ def _natural_key(path: Path) -> list[object]:
 def read_image(path: Path) -> np.ndarray:
     """Decode an image file to BGR uint8, or raise ``InputError`` naming the file."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read image: {exc.strerror or exc}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return decode_image(data, path)
+
+
+def decode_image(data: bytes, path: Path | str) -> np.ndarray:
+    """BGR uint8 pixels of an encoded image; an image declaring more pixels than
+    ``MAX_IMAGE_PIXELS`` is refused from its header, before it is decoded."""
+    refused = too_large(data)
+    if refused is not None:
+        raise InputError(f"{path}: image too large: {refused}")
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:
+        image = None
     if image is None:
         raise InputError(f"{path}: not a decodable image")
     return np.ascontiguousarray(image)

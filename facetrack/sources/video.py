@@ -9,12 +9,17 @@ from typing import Any
 import av
 
 from facetrack._closing import Closing
-from facetrack.errors import DecodeError, InputError
+from facetrack.errors import DamagedInputError, DecodeError, InputError
 from facetrack.frames import Frame, SourceInfo
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm"})
+#: damaged packets in a row after which the rest of a file counts as unreadable
+MAX_DAMAGED_IN_A_ROW = 50
+#: frames larger than this are refused (8K UHD is 33 Mpx): decoded, one frame is 3 bytes a
+#: pixel, and the pipeline holds several
+MAX_VIDEO_PIXELS = 40_000_000
 
 
 class VideoFileSource(Closing):
@@ -43,6 +48,13 @@ class VideoFileSource(Closing):
         if width <= 0 or height <= 0:
             self._container.close()
             raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
+        if width * height > MAX_VIDEO_PIXELS:
+            self._container.close()
+            raise InputError(f"{path}: frames of {width}x{height} are {width * height / 1e6:.0f} "
+                             f"million pixels; facetrack reads video up to "
+                             f"{MAX_VIDEO_PIXELS / 1e6:.0f} million pixels a frame")
+        self.skipped = 0  # damaged packets skipped
+        self.frames_read = 0
         self._info = SourceInfo(
             source_id=path.name,
             kind="video",
@@ -57,32 +69,25 @@ class VideoFileSource(Closing):
         return self._info
 
     def __iter__(self) -> Iterator[Frame]:
+        """Every decodable frame, in order. A damaged packet costs its frames only: they are
+        skipped and counted (FFmpeg decodes around them too); after the last frame a
+        ``DamagedInputError`` reports them. Many damaged packets in a row mean the rest of the
+        file is unreadable: ``DecodeError`` there."""
         index = 0
         timestamp = 0.0
         first_pts: int | None = None
         time_base = self._stream.time_base
         fps = self._info.fps
-        frames = self._container.decode(self._stream)
-        while True:
-            try:
-                vf = next(frames)
-            except StopIteration:
-                break
-            except (av.error.FFmpegError, OSError, ValueError) as exc:
-                raise DecodeError(
-                    f"{self._path}: video is corrupt or truncated at frame {index} "
-                    f"({_reason(exc)})",
-                    frame=index,
-                ) from None
+        for vf in self._frames():
             if vf.pts is not None and time_base is not None:
                 if first_pts is None:
                     first_pts = vf.pts
                 timestamp = float((vf.pts - first_pts) * time_base)
             else:
                 timestamp = index / fps
-            image = vf.to_ndarray(format="bgr24")
-            yield Frame(image, self._info.source_id, index, timestamp)
+            yield Frame(vf.to_ndarray(format="bgr24"), self._info.source_id, index, timestamp)
             index += 1
+            self.frames_read = index
         if index == 0:
             raise InputError(f"{self._path}: video has no decodable frames")
         if self._ended_early(index, timestamp):
@@ -91,6 +96,36 @@ class VideoFileSource(Closing):
                 f"{self._info.frame_count} frames (truncated file?)",
                 frame=index,
             )
+        if self.skipped:
+            raise DamagedInputError(
+                f"{self._path}: {self.skipped} damaged packets could not be decoded and were "
+                f"skipped; the other {index} frames were processed", frame=index)
+
+    def _frames(self) -> Iterator[Any]:
+        """Decoded frames, packet by packet; damaged packets are skipped and counted."""
+        in_a_row = 0
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except (av.error.FFmpegError, OSError, ValueError) as exc:
+                at = self.frames_read
+                raise DecodeError(f"{self._path}: video is corrupt or truncated at frame {at} "
+                                  f"({_reason(exc)})", frame=at) from None
+            try:
+                frames = packet.decode()
+            except (av.error.FFmpegError, ValueError) as exc:
+                self.skipped += 1
+                in_a_row += 1
+                if in_a_row > MAX_DAMAGED_IN_A_ROW:
+                    at = self.frames_read
+                    raise DecodeError(f"{self._path}: video is corrupt from frame {at} on "
+                                      f"({_reason(exc)})", frame=at) from None
+                continue
+            in_a_row = 0
+            yield from frames
 
     def _ended_early(self, decoded: int, last_timestamp: float) -> bool:
         """True when decoding stopped well short of what the header declares, in frames and in

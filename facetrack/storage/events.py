@@ -154,7 +154,11 @@ def parse_since(text: str) -> str:
     m = _DURATION.match(text)
     if m:
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-        when = datetime.now(timezone.utc) - timedelta(**{unit: float(m.group(1))})
+        try:
+            when = datetime.now(timezone.utc) - timedelta(**{unit: float(m.group(1))})
+        except (OverflowError, ValueError):
+            raise InputError(f"--since {text!r}: further back than any date (years 1-9999)"
+                             ) from None
         return when.isoformat(timespec="milliseconds")
     try:
         when = datetime.fromisoformat(text)

@@ -1,0 +1,86 @@
+"""The pixel size an image file declares, read from its header before anything is decoded, so
+a few-kilobyte file that decodes to gigabytes (a 20000x20000 PNG of zeros) is refused first."""
+
+from __future__ import annotations
+
+import struct
+
+#: still images up to this many pixels are read (today's largest phone photos are ~200 Mpx)
+MAX_IMAGE_PIXELS = 200_000_000
+
+
+def _png(data: bytes) -> tuple[int, int] | None:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", data[16:24])
+        return int(w), int(h)
+    return None
+
+
+def _gif(data: bytes) -> tuple[int, int] | None:
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        w, h = struct.unpack("<HH", data[6:10])
+        return int(w), int(h)
+    return None
+
+
+def _bmp(data: bytes) -> tuple[int, int] | None:
+    if data[:2] == b"BM" and len(data) >= 26:
+        w, h = struct.unpack("<ii", data[18:26])
+        return abs(int(w)), abs(int(h))
+    return None
+
+
+def _webp(data: bytes) -> tuple[int, int] | None:
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    kind = data[12:16]
+    if kind == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30],
+                                                                            "little")
+    if kind == b"VP8 ":
+        w, h = struct.unpack("<HH", data[26:30])
+        return int(w) & 0x3FFF, int(h) & 0x3FFF
+    if kind == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def _jpeg(data: bytes) -> tuple[int, int] | None:
+    if data[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return int(w), int(h)
+        i += 2 + length
+    return None
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header of a PNG, JPEG, GIF, BMP or WebP; None otherwise (the
+    decoder's own limit then applies)."""
+    for probe in (_png, _jpeg, _gif, _bmp, _webp):
+        size = probe(data)
+        if size is not None:
+            return size
+    return None
+
+
+def too_large(data: bytes) -> str | None:
+    """Why an image is refused before decoding, or None."""
+    size = declared_size(data)
+    if size is None or size[0] * size[1] <= MAX_IMAGE_PIXELS:
+        return None
+    w, h = size
+    return (f"{w}x{h} is {w * h / 1e6:.0f} million pixels; facetrack reads images up to "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels")
