@@ -10,10 +10,7 @@ and written atomically (a temporary file renamed into place). A file is read wit
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import sqlalchemy as sa
 
-from facetrack.errors import InputError, OutputError, PersonError
+from facetrack.errors import InputError, PersonError
 from facetrack.recognition.index import VECTOR_DTYPE
 from facetrack.recognition.names import (
     check_attrs,
@@ -32,6 +29,7 @@ from facetrack.recognition.names import (
     unit_rows,
 )
 from facetrack.recognition.schema import embeddings, people
+from facetrack.storage.atomic import write_atomically
 
 EXPORT_FORMAT = "facetrack-face-database"
 EXPORT_VERSION = 1
@@ -50,21 +48,9 @@ class Row(NamedTuple):
 
 
 def write_atomic(out: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            for record in records:
-                fh.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    """An export file: JSON lines, readable by its owner only (it holds biometric data)."""
+    write_atomically(out, (json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n"
+                           for r in records), mode=0o600)
 
 
 class Backup(NamedTuple):

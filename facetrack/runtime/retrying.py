@@ -132,6 +132,9 @@ class RetryingQueue(Generic[T]):
         with self._cond:
             while not self._items and self._deadline is None:
                 self._cond.wait()
+            if self._items and self._deadline is not None and \
+                    time.monotonic() >= self._deadline:
+                self._abandon_all()  # closing took its whole patience: count what is left
             if not self._items:
                 return None
             self._head_busy = True
@@ -204,16 +207,18 @@ class RetryingQueue(Generic[T]):
             self.left = self.waiting
             log.warning("%s: %d left for the next start (%s)", self.name, self.left,
                         self.failing)
+        why = f"still refused ({self.failing})" if self.failing else "not written in time"
         while self._items:
             item = self._items.popleft()
             self._account(item)
             if not self.durable:
-                self._lose(item, "abandoned", f"still refused at close ({self.failing})")
+                self._lose(item, "abandoned", f"{why} when the queue closed")
         self._cond.notify_all()
 
     def close(self, patience_s: float = 10.0) -> None:
-        """Stop taking items; write what waits, retrying refusals for up to ``patience_s``;
-        whatever is still refused then is counted as abandoned and logged."""
+        """Stop taking items; write what waits for up to ``patience_s`` (refusals retried
+        meanwhile); whatever is still waiting then is counted as abandoned and logged (or,
+        ``durable``, left for the next start)."""
         with self._cond:
             if self._deadline is None:
                 self._deadline = time.monotonic() + patience_s

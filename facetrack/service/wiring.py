@@ -71,7 +71,7 @@ def camera_sinks(cfg: CameraConfig, writer: ClipWriter | None, links: ClipLinks 
         out.notifier = Notifier(cfg.name, n.urls, n.title, n.body, n.timeout_s, n.retries)
         out.sinks.append(out.notifier)
     if view is not None:
-        out.sinks.append(view.sink(cfg.name))
+        out.sinks.append(view.sink(cfg.name, drawing))
     if window is not None:
         out.sinks.append(window.sink(cfg.name))
     if cfg.push.url:

@@ -155,7 +155,7 @@ class ClipWriter:
     """Encodes and files clips on its own ``RetryingQueue`` (see the module docstring)."""
 
     def __init__(self, storage: ClipStorage, *, retry_s: float = 10.0, max_mb: float = 512.0,
-                 patience_s: float = 10.0) -> None:
+                 patience_s: float = 20.0) -> None:
         self.storage = storage
         self.patience_s = patience_s
         self._stats: dict[str, ClipStats] = {}
@@ -206,7 +206,9 @@ class ClipWriter:
         stats.written += 1
 
     def close(self) -> None:
-        """Write every queued clip; retry refused ones for ``patience_s``, then count them."""
+        """Write the queued clips for up to ``patience_s`` (a monitor past its capacity may
+        have a long backlog: the stop must not wait for all of it); the rest are counted as
+        lost and logged."""
         self.queue.close(self.patience_s)
 
 

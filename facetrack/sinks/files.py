@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -30,6 +29,7 @@ from facetrack.analysis.summary import TrackSummary
 from facetrack.errors import OutputError
 from facetrack.geometry import crop
 from facetrack.results import FrameResult
+from facetrack.storage.atomic import write_atomically
 from facetrack.tracks import TrackSnapshot
 
 #: thumbnails keep this margin around the face box (fraction of its size, each side)
@@ -179,24 +179,6 @@ def write_tracks(out_dir: Path, summaries: Sequence[TrackSummary]) -> tuple[Path
         writer.writerow({k: ("" if v is None else v) for k, v in s.as_dict().items()})
     rows = json.dumps([s.as_dict() for s in summaries], indent=1, allow_nan=False) + "\n"
     csv_path, json_path = out_dir / "tracks.csv", out_dir / "tracks.json"
-    replace_atomically(csv_path, text.getvalue())
-    replace_atomically(json_path, rows)
+    write_atomically(csv_path, [text.getvalue()])
+    write_atomically(json_path, [rows])
     return csv_path, json_path
-
-
-def replace_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a fresh temporary beside ``path`` (O_EXCL: never a planted file),
-    then rename it over ``path``."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

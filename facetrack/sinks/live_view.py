@@ -47,9 +47,11 @@ _ERRORS = (BrokenPipeError, ConnectionResetError, TimeoutError, OSError)
 
 
 class _Slot:
-    """The latest result of one camera, annotated and JPEG-encoded lazily for viewers."""
+    """The latest result of one camera, annotated and JPEG-encoded lazily for viewers;
+    ``drawing`` is the camera's (one drawing per frame for every output that shows it)."""
 
     def __init__(self) -> None:
+        self.drawing: Callable[[FrameResult], npt.NDArray[np.uint8]] = annotate
         self.cond = threading.Condition()
         self.result: FrameResult | None = None
         self.jpeg: bytes | None = None
@@ -68,7 +70,7 @@ class _Slot:
         with self.cond:
             result, jpeg = self.result, self.jpeg
         if jpeg is None and result is not None:
-            ok, buf = cv2.imencode(".jpg", annotate(result), [cv2.IMWRITE_JPEG_QUALITY, 80])
+            ok, buf = cv2.imencode(".jpg", self.drawing(result), [cv2.IMWRITE_JPEG_QUALITY, 80])
             jpeg = buf.tobytes() if ok else None
             with self.cond:
                 if self.result is result:
@@ -178,9 +180,12 @@ class LiveView:
                               f"({exc.strerror or exc})") from None
         self.port = int(self.server.server_address[1])
 
-    def sink(self, camera: str) -> _Slot:
-        """The sink a camera feeds its results to."""
-        return self.slots[camera]
+    def sink(self, camera: str,
+             drawing: Callable[[FrameResult], npt.NDArray[np.uint8]] = annotate) -> _Slot:
+        """The sink a camera feeds its results to (``drawing``: the camera's shared one)."""
+        slot = self.slots[camera]
+        slot.drawing = drawing
+        return slot
 
     def put(self, camera: str, result: FrameResult) -> None:
         self.slots[camera].consume(result)

@@ -19,9 +19,16 @@ from tests.builders import assert_one_line_error, faces_at, facetrack
 
 
 @pytest.mark.data
-def test_track_with_recognition_names_known_actors_only(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_track_with_recognition_names_known_actors_only(data_dir: Path, tmp_path: Path,
+                                                        backend: str,
+                                                        request: pytest.FixtureRequest) -> None:
+    """The CLI end to end, with the face database in a SQLite file and in a real PostgreSQL
+    server (enrolled by `facetrack db enroll --db postgresql://...`, read by the pipeline)."""
     seq = data_dir / "synth_tracks" / "synth03"
-    db = tmp_path / "faces.db"
+    db: Path | str = tmp_path / "faces.db"
+    if backend == "postgres":
+        db = str(request.getfixturevalue("pg_url"))
     for photo in sorted((seq / "enrollment").glob("*.jpg")):
         proc = facetrack("db", "enroll", photo.stem, str(photo), "--db", str(db))
         assert proc.returncode == 0, proc.stderr

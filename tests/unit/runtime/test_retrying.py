@@ -102,3 +102,18 @@ def test_durable_items_are_left_not_lost() -> None:
     q.put(2)
     q.close(0.2)
     assert q.lost == 0 and q.left == 2
+
+
+def test_a_long_backlog_does_not_hold_the_close() -> None:
+    """A writer far behind (the clip writer of an overloaded monitor): ``close`` writes for its
+    patience, then counts what is left as abandoned instead of waiting for all of it."""
+    def write(_: int) -> None:
+        time.sleep(0.1)
+
+    q: RetryingQueue[int] = RetryingQueue("slow", write)
+    for i in range(100):
+        q.put(i)
+    start = time.monotonic()
+    q.close(0.5)
+    assert time.monotonic() - start < 2.0
+    assert q.written + q.abandoned == 100 and 2 <= q.written <= 10

@@ -1,0 +1,34 @@
+"""Writing a whole file so that a reader never sees half of it: the one helper for tracks.csv,
+tracks.json and face-database exports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from facetrack.errors import OutputError
+
+
+def write_atomically(path: Path, chunks: Iterable[str], mode: int = 0o644) -> None:
+    """Write ``chunks`` to a fresh temporary beside ``path`` (created with O_EXCL under a random
+    name, so a file or link planted in a shared folder is never written through), flush it to
+    disk, give it ``mode`` and rename it over ``path``. Nothing is left behind on failure."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
