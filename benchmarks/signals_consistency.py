@@ -71,10 +71,11 @@ def main() -> None:
             d_blinks = sum(int(now[t]["blinks"]) != v["blinks"] for t, v in first.items())
             d_longest = max((abs(float(now[t]["longest_eyes_closed_s"]) - v["longest"])
                              for t, v in first.items()), default=0.0)
-            rows.append([video.name, len(first), f"{d_perclos:.4f}", d_blinks,
+            label = video.parent.name if video.name == "video.mp4" else video.name
+            rows.append([label, len(first), f"{d_perclos:.4f}", d_blinks,
                          f"{d_longest:.4f}"])
-    print_table(["input", "analysed tracks", "max |PERCLOS diff|", "tracks with other blinks",
-                 "max |longest closure diff| s"], rows)
+    print_table(["input", "analysed tracks", "max PERCLOS difference", "tracks with other blinks",
+                 "max longest-closure difference s"], rows)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,25 @@ def facetrack(*args: str, cwd: Path | None = None, timeout: float = 600
                           text=True, cwd=cwd, env=env, timeout=timeout)
 
 
+def monitor_until_sigterm(config: dict, folder: Path, seconds: float
+                          ) -> subprocess.CompletedProcess[str]:
+    """``facetrack monitor`` on ``config`` (written as YAML in ``folder``) in a real process,
+    stopped with SIGTERM after ``seconds``, as a service manager stops it."""
+    import signal
+    import time
+
+    import yaml
+
+    path = folder / "mon.yaml"
+    path.write_text(yaml.safe_dump(config))
+    args = [sys.executable, "-m", "facetrack", "monitor", str(path)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str
                           ) -> None:
     assert proc.returncode == code, proc.stderr

@@ -15,7 +15,6 @@ from facetrack.frames import SourceInfo
 from facetrack.pipeline.base import Stage
 from facetrack.pipeline.pipeline import Pipeline, Step
 from facetrack.recognition.embedder import Embedder, make_embedder
-from facetrack.recognition.gallery import FaceDatabase
 from facetrack.recognition.identity import IdentityStage
 from facetrack.recognition.recognizer import FaceRecognizer
 from facetrack.results import FrameResult
@@ -123,6 +122,8 @@ class FaceTracker:
             rec = cfg.recognition
             db = None
             if rec.enabled:
+                from facetrack.recognition.gallery import FaceDatabase  # recognition only
+
                 assert rec.database is not None  # checked by RecognitionConfig
                 db = stack.enter_context(FaceDatabase(rec.database, read_only=True))
             recognizer = FaceRecognizer(rec, gallery=db, detector=self._detector,

@@ -4,9 +4,6 @@ unreachable camera in one process; recognition alerts with hold-off; SIGTERM; th
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -21,6 +18,7 @@ from facetrack.cli import app
 from facetrack.errors import ConfigError
 from facetrack.service import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
+from tests.builders import monitor_until_sigterm
 from tests.integration.servers import Camera, PostgresServer, WebhookReceiver, free_port
 
 pytestmark = pytest.mark.data
@@ -159,15 +157,9 @@ def test_sigterm_stops_cleanly_and_the_events_cli_reads_the_store(live_clip: Pat
                                                                    tmp_path: Path) -> None:
     cfg = {"store": {"events_db": str(tmp_path / "ev.db"), "events_jsonl": None},
            "cameras": [{"name": "file", "source": str(live_clip), "loop": True}]}
-    path = tmp_path / "mon.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    proc = subprocess.Popen([sys.executable, "-m", "facetrack.cli", "monitor", str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    summary = json.loads(out.strip().splitlines()[-1])
+    proc = monitor_until_sigterm(cfg, tmp_path, 6)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["file"]["processed"] > 0 and summary["file"]["state"] == "stopped"
     runner = CliRunner()
     res = runner.invoke(app, ["events", "--store", str(tmp_path / "ev.db"), "--type",

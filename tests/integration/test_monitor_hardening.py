@@ -5,10 +5,7 @@ loopback. Each case failed before its fix."""
 from __future__ import annotations
 
 import json
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -21,7 +18,7 @@ import yaml
 
 from facetrack.service import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
-from tests.builders import assert_one_line_error, facetrack
+from tests.builders import assert_one_line_error, facetrack, monitor_until_sigterm
 from tests.integration.servers import free_port, wait_port
 
 pytestmark = pytest.mark.data
@@ -229,16 +226,10 @@ def test_a_multi_camera_monitor_keeps_its_log(live_clip: Path, tmp_path: Path) -
     data = _monitor_config(tmp_path, live_clip)
     data["cameras"] = [{"name": f"c{i}", "source": str(live_clip), "loop": True, "fps_cap": 5}
                        for i in range(3)]
-    path = tmp_path / "mon.yaml"
-    path.write_text(yaml.safe_dump(data))
-    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "monitor", str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(20)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    assert all(f"camera c{i}: stopped" in err or f"camera c{i}:" in err for i in range(3)), err
-    assert set(json.loads(out.strip().splitlines()[-1])) == {"c0", "c1", "c2"}
+    proc = monitor_until_sigterm(data, tmp_path, 20)
+    assert proc.returncode == 0, proc.stderr
+    assert all(f"camera c{i}: " in proc.stderr for i in range(3)), proc.stderr
+    assert set(json.loads(proc.stdout.strip().splitlines()[-1])) == {"c0", "c1", "c2"}
 
 
 def _wait(cond, timeout: float) -> bool:  # type: ignore[no-untyped-def]

@@ -147,8 +147,23 @@ def test_oversized_inputs_are_refused_before_decoding(tmp_path: Path) -> None:
     assert_one_line_error(proc, 2, "20000x20000", "pixels")
 
 
+def _one_pixel_video(path: Path) -> Path:
+    """A 1x1 video (lossless PNG frames in a MOV: H.264 cannot hold one pixel)."""
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream("png", rate=25)
+        stream.width = stream.height = 1
+        stream.pix_fmt = "rgb24"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((1, 1, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+    return path
+
+
 def test_tiny_and_odd_inputs_are_one_line_results(tmp_path: Path) -> None:
-    one = write_video(tmp_path / "one.mp4", [np.zeros((2, 2, 3), np.uint8)] * 3)
+    one = _one_pixel_video(tmp_path / "one.mov")
     proc = facetrack("track", str(one), "--out", str(tmp_path / "o1"), "--video", "-q")
     assert proc.returncode == 0, proc.stderr
     assert _playable(tmp_path / "o1" / "annotated.mp4") == 3
