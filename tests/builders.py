@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,7 +15,6 @@ import numpy as np
 
 from facetrack.faces import Faces
 from facetrack.frames import Frame
-from facetrack.results import FrameResult
 from facetrack.tracking.history import TrackHistory
 from facetrack.tracks import TrackIdentity, TrackSignals, TrackSnapshot
 
@@ -55,12 +54,6 @@ def write_video(path: Path, frames: Iterator[np.ndarray] | Sequence[np.ndarray],
     return path
 
 
-def tracked(boxes: Sequence[Sequence[float]], ids: Sequence[int],
-            scores: Sequence[float] | None = None) -> Faces:
-    """``faces_at`` with track ids."""
-    return faces_at(boxes, scores).replace(track_id=np.asarray(ids, np.int64))
-
-
 def records_for(faces: Faces, frame: Frame, known: dict[int, TrackHistory] | None = None
                 ) -> dict[int, TrackHistory]:
     """A live record per track id of ``faces`` (kept in ``known`` across frames)."""
@@ -81,14 +74,6 @@ def snapshot(track_id: int = 1, *, state: str = "active", first: float = 0.0,
     """A track snapshot for rule tests: ``signals`` are ``TrackSignals`` fields."""
     return TrackSnapshot(track_id, state, 0, first, frame, last, frames_seen,  # type: ignore[arg-type]
                          identity=identity, signals=TrackSignals(**signals))  # type: ignore[arg-type]
-
-
-def result_at(index: int, fps: float = 10.0, faces: Faces | None = None,
-              tracks: Sequence[TrackSnapshot] = (), image: np.ndarray | None = None
-              ) -> FrameResult:
-    img = np.zeros((48, 64, 3), np.uint8) if image is None else image
-    return FrameResult(Frame(img, "cam", index, index / fps),
-                       Faces.empty() if faces is None else faces, tuple(tracks))
 
 
 def facetrack(*args: str, cwd: Path | None = None, timeout: float = 600
@@ -116,6 +101,18 @@ def monitor_until_sigterm(config: dict, folder: Path, seconds: float
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``cond`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return bool(cond())
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str

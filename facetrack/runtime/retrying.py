@@ -79,6 +79,11 @@ class RetryingQueue(Generic[T]):
         self._thread = spawn(self._run, f"queue-{name}")
 
     @property
+    def pending(self) -> int:
+        """Items waiting, the one being written included."""
+        return len(self._items)
+
+    @property
     def lost(self) -> int:
         return self.dropped + self.failed + self.abandoned
 

@@ -176,7 +176,7 @@ class ClipWriter:
         return self.queue.lost
 
     def pending(self) -> int:
-        return len(self.queue._items)
+        return self.queue.pending
 
     def submit(self, clip: Clip) -> None:
         self.stats(clip.camera).waiting += 1

@@ -30,11 +30,6 @@ class EventSink:
         if result.events:
             self.queue.put(list(result.events))
 
-    def add(self, events: Sequence[Event]) -> None:
-        """Queue events that belong to no frame's result."""
-        if events:
-            self.queue.put(list(events))
-
     @property
     def waiting(self) -> int:
         return self.queue.waiting

@@ -195,10 +195,6 @@ class S3ClipStorage:
         for pair in _pairs(self._spool):  # left by a crash or an outage
             self.queue.put(pair)
 
-    @property
-    def upload_failures(self) -> int:
-        return 1 if self.queue.failing else 0
-
     def spool_dir(self) -> Path:
         return self._spool
 

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from facetrack.cli import app
 from facetrack.errors import ConfigError
 from facetrack.service import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
-from tests.builders import monitor_until_sigterm
+from tests.builders import monitor_until_sigterm, wait_until
 from tests.integration.servers import Camera, PostgresServer, WebhookReceiver, free_port
 
 pytestmark = pytest.mark.data
@@ -48,14 +48,6 @@ def _config(tmp_path: Path, cameras: list[dict], **extra: object) -> MonitorConf
     return MonitorConfig.model_validate(data)
 
 
-def _wait(cond: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``cond`` until it holds (True) or ``timeout`` seconds pass (False)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return bool(cond())
 
 
 def _start(cfg: MonitorConfig) -> tuple[Monitor, threading.Thread, list[dict]]:
@@ -81,7 +73,7 @@ def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, t
     runner.start()
     try:
         door = mon.cameras["door"].counters
-        assert _wait(lambda: door.processed >= 20, 15), door
+        assert wait_until(lambda: door.processed >= 20, 15), door
         def scrape() -> str:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
                 return str(resp.read().decode())
@@ -98,15 +90,15 @@ def test_three_cameras_one_down_one_restarted(camera: Camera, live_clip: Path, t
 
         # the file camera plays at 25 fps, capped at 10 (over a window that starts filling
         # while the models load, hence the wait)
-        assert _wait(lambda: 20 < fps()["facetrack_fps_in"] < 30
+        assert wait_until(lambda: 20 < fps()["facetrack_fps_in"] < 30
                     and 8 < fps()["facetrack_fps_out"] <= 10.5, 20), fps()
         assert 'facetrack_camera_online{camera="dead"} 0.0' in text
         camera.stop()
-        assert _wait(lambda: door.live.state == "reconnecting", 10), door.live
+        assert wait_until(lambda: door.live.state == "reconnecting", 10), door.live
         time.sleep(2)
         before = door.processed
         camera.start()
-        assert _wait(lambda: door.live.state == "online" and door.processed > before + 10, 15)
+        assert wait_until(lambda: door.live.state == "online" and door.processed > before + 10, 15)
     finally:
         mon.stop()
         runner.join(timeout=60)
@@ -251,7 +243,7 @@ def test_a_full_disk_loses_no_event_and_no_clip(live_clip: Path, tmp_path: Path,
         mon, runner, published = _start(cfg)
         try:
             cam = mon.cameras["file"]
-            assert _wait(lambda: mon.counters()["file"].clips_written >= 1, 30), cam.counters
+            assert wait_until(lambda: mon.counters()["file"].clips_written >= 1, 30), cam.counters
             filler = fill_disk(disk)
             before, waited, clips_waited = cam.counters.processed, 0, 0
             end = time.monotonic() + 14  # two loops of the clip: new tracks, alerts, clips
@@ -262,7 +254,7 @@ def test_a_full_disk_loses_no_event_and_no_clip(live_clip: Path, tmp_path: Path,
             assert cam.counters.processed > before + 50  # the camera went on
             assert waited > 0 and clips_waited > 0
             filler.unlink()
-            assert _wait(lambda: not any(o.waiting for o in mon.event_sinks)
+            assert wait_until(lambda: not any(o.waiting for o in mon.event_sinks)
                          and not mon.counters()["file"].clips_waiting, 30)
         finally:
             mon.stop()
@@ -296,7 +288,7 @@ def test_postgres_store_outage_loses_no_event(live_clip: Path, postgres: Postgre
     mon, runner, published = _start(cfg)
     try:
         cam = mon.cameras["file"]
-        assert _wait(lambda: cam.counters.processed > 30 and bool(published), 30), cam.counters
+        assert wait_until(lambda: cam.counters.processed > 30 and bool(published), 30), cam.counters
         postgres.stop()
         before, waited = cam.counters.processed, 0
         end = time.monotonic() + 12
@@ -307,7 +299,7 @@ def test_postgres_store_outage_loses_no_event(live_clip: Path, postgres: Postgre
     finally:
         postgres.start()
     try:
-        assert _wait(lambda: not any(o.waiting for o in mon.event_sinks), 30)
+        assert wait_until(lambda: not any(o.waiting for o in mon.event_sinks), 30)
     finally:
         mon.stop()
         runner.join(timeout=60)

@@ -18,7 +18,7 @@ import yaml
 
 from facetrack.service import Monitor, MonitorConfig
 from facetrack.storage.events import EventStore
-from tests.builders import assert_one_line_error, facetrack, monitor_until_sigterm
+from tests.builders import assert_one_line_error, facetrack, monitor_until_sigterm, wait_until
 from tests.integration.servers import free_port, wait_port
 
 pytestmark = pytest.mark.data
@@ -69,7 +69,7 @@ def test_stopping_takes_seconds_whatever_viewers_do(live_clip: Path, tmp_path: P
     runner.start()
     try:
         wait_port(port, 60)
-        assert _wait(lambda: mon.cameras["file"].counters.processed > 20, 60)
+        assert wait_until(lambda: mon.cameras["file"].counters.processed > 20, 60)
         idle = socket.create_connection(("127.0.0.1", port))
         stalled = socket.create_connection(("127.0.0.1", port))
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -105,7 +105,7 @@ def test_viewers_are_capped_and_idle_ones_cost_nothing(live_clip: Path, tmp_path
         wait_port(port, 60)
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
         # once the server has taken the three idle connections, a fourth gets 503
-        assert _wait(lambda: _status(port) == 503, 20)
+        assert wait_until(lambda: _status(port) == 503, 20)
         for s in held:
             s.close()
         before = mon.cameras["file"].counters.processed
@@ -113,8 +113,8 @@ def test_viewers_are_capped_and_idle_ones_cost_nothing(live_clip: Path, tmp_path
         for _ in range(200):
             with socket.create_connection(("127.0.0.1", port)) as s:
                 s.sendall(b"GET /cameras/file.mjpg HTTP/1.1\r\n")
-        assert _wait(lambda: _get(port) is not None, 20)
-        assert _wait(lambda: mon.cameras["file"].counters.processed > before + 10, 20)
+        assert wait_until(lambda: _get(port) is not None, 20)
+        assert wait_until(lambda: mon.cameras["file"].counters.processed > before + 10, 20)
     finally:
         for s in held:
             s.close()
@@ -232,13 +232,6 @@ def test_a_multi_camera_monitor_keeps_its_log(live_clip: Path, tmp_path: Path) -
     assert set(json.loads(proc.stdout.strip().splitlines()[-1])) == {"c0", "c1", "c2"}
 
 
-def _wait(cond, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return bool(cond())
 
 
 def _status(port: int) -> int | None:

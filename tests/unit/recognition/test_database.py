@@ -59,16 +59,18 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "faces.db"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, db_path: Path) -> Iterator[FaceDatabase]:
-    """The face database on a SQLite file and on a real PostgreSQL server; a test that reads
-    the SQLite file itself (``db_path``) runs on SQLite only."""
-    if request.param == "postgres":
-        if "db_path" in inspect.signature(request.function).parameters:
-            pytest.skip("reads the SQLite file itself")
-        target: str | Path = request.getfixturevalue("pg_url")
-    else:
-        target = db_path
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of the face database runs on a SQLite file and on a real PostgreSQL server,
+    but those that read the SQLite file itself (they ask for ``db_path``)."""
+    if "db" in metafunc.fixturenames:
+        file_test = "db_path" in inspect.signature(metafunc.function).parameters
+        metafunc.parametrize("backend", ["sqlite"] if file_test else ["sqlite", "postgres"])
+
+
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest, db_path: Path
+       ) -> Iterator[FaceDatabase]:
+    target: str | Path = request.getfixturevalue("pg_url") if backend == "postgres" else db_path
     with FaceDatabase(target, timeout=0.2) as database:
         yield database
 

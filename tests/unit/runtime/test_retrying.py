@@ -8,13 +8,7 @@ import time
 
 from facetrack.errors import OutputError
 from facetrack.runtime import RetryingQueue
-
-
-def _wait(cond, timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while not cond() and time.monotonic() < end:
-        time.sleep(0.01)
-    return bool(cond())
+from tests.builders import wait_until
 
 
 def test_order_is_kept_through_an_outage_and_what_waits_is_bounded() -> None:
@@ -35,7 +29,7 @@ def test_order_is_kept_through_an_outage_and_what_waits_is_bounded() -> None:
                                                 retry_s=0.5)
     try:
         q.put([0, 0])
-        assert _wait(lambda: q.failing == "disk full")
+        assert wait_until(lambda: q.failing == "disk full")
         for i in range(1, 5):
             q.put([i, i])
         assert q.dropped == 4 and q.waiting == 6  # the two oldest batches went
@@ -72,7 +66,7 @@ def test_attempts_are_bounded_and_back_off() -> None:
     q: RetryingQueue[int] = RetryingQueue("notify", write, retry_s=0.05, max_retry_s=0.2,
                                           max_attempts=4)
     q.put(1)
-    assert _wait(lambda: q.failed == 1)
+    assert wait_until(lambda: q.failed == 1)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) == 4 and gaps[1] > gaps[0] * 1.5  # 0.05, 0.1, 0.2 s
     q.close(1.0)
