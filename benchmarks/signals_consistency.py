@@ -1,14 +1,13 @@
 """One definition of each signal, checked against the per-frame output: tracks.csv's PERCLOS,
-blinks and longest closure recomputed from faces.jsonl with the first definitions (share of
-analysed frames; a spell is a run of consecutive analysed frames with the eyes closed).
+blinks and longest closure recomputed from faces.jsonl with the definitions written out here
+(docs/schema.md): PERCLOS is time-weighted (each analysed sample holds until the next, one frame
+across a gap), a blink is a run of `eyes_closing` frames up to `blink_max_s`, a closure a run of
+`eyes_closed` frames; a run ends at a gap (frames more than max(0.25 s, 1.5 frames) apart) or
+at a frame whose eyes could not be read.
 
     python -m benchmarks.signals_consistency
 
-PERCLOS is now time-weighted (each analysed sample holds until the next, one frame across a
-gap; ``facetrack/signals/perclos.py``), shared by tracks.csv and the monitor's ``drowsy`` event.
-On a file read frame by frame every sample stands for one frame, so tracks.csv's figures must
-equal the share-of-frames ones: the table prints the largest difference per input (expected 0,
-up to float rounding).
+The table prints the largest difference per input (expected 0, up to float rounding).
 """
 
 from __future__ import annotations
@@ -22,33 +21,48 @@ from benchmarks._common import SYNTH_SEQUENCES, data_root, print_table
 from facetrack.pipeline.jobs import track_file
 
 
-def per_track(records: list[dict], fps: float, blink_max_s: float = 0.5
+def per_track(records: list[dict], fps: float, blink_max_s: float = 1.0
               ) -> dict[int, dict[str, float]]:
-    """The first definitions, from faces.jsonl rows."""
-    seen: dict[int, list[tuple[int, bool]]] = {}
+    """The definitions, from faces.jsonl rows."""
+    period = 1.0 / fps
+    gap = max(0.25, 1.5 * period)
+    seen: dict[int, list[tuple[float, bool | None, bool | None]]] = {}
     for r in records:
         for f in r["faces"]:
-            if f["eyes_closed"] is not None:
-                seen.setdefault(f["track_id"], []).append((r["frame"], f["eyes_closed"]))
+            if f["eye_openness"] is not None:  # analysed
+                seen.setdefault(f["track_id"], []).append(
+                    (r["timestamp"], f["eyes_closing"], f["eyes_closed"]))
     out = {}
-    for tid, frames in seen.items():
-        closed = sum(c for _, c in frames)
-        spells, run, last = [], 0, None
-        for index, c in frames:
-            if last is not None and index != last + 1 and run:  # a gap ends a spell
-                spells.append(run)
-                run = 0
-            if c:
-                run += 1
-            elif run:
-                spells.append(run)
-                run = 0
-            last = index
-        if run:
-            spells.append(run)
-        out[tid] = {"perclos": closed / len(frames),
-                    "blinks": sum(n / fps <= blink_max_s for n in spells),
-                    "longest": max((n / fps for n in spells), default=0.0)}
+    for tid, samples in seen.items():
+        closed_time = total = 0.0
+        for k, (t, _, closed) in enumerate(samples):
+            if closed is None:
+                continue
+            nxt = samples[k + 1] if k + 1 < len(samples) else None
+            hold = nxt[0] - t if nxt is not None and nxt[2] is not None and nxt[0] - t <= gap \
+                else period
+            total += hold
+            closed_time += hold * closed
+        out[tid] = {"perclos": closed_time / total if total else float("nan"),
+                    "blinks": sum(d <= blink_max_s for d in runs(samples, 1, period, gap)),
+                    "longest": max(runs(samples, 2, period, gap), default=0.0)}
+    return out
+
+
+def runs(samples: list[tuple[float, bool | None, bool | None]], column: int, period: float,
+         gap: float) -> list[float]:
+    """Durations of the runs where ``column`` held (last - first + one frame)."""
+    out, start, last = [], None, None
+    for sample in samples:
+        t, on = sample[0], sample[column]
+        if start is not None and (not on or t - last > gap):
+            out.append(last - start + period)
+            start = None
+        if on:
+            start = t if start is None else start
+            last = t
+    if start is not None:
+        out.append(last - start + period)
     return out
 
 
@@ -66,7 +80,8 @@ def main() -> None:
             first = per_track(records, fps)
             with (out / "tracks.csv").open() as fh:
                 now = {int(r["track_id"]): r for r in csv.DictReader(fh)}
-            d_perclos = max((abs(float(now[t]["perclos"]) - v["perclos"])
+            d_perclos = max((abs(float(now[t]["perclos"] or "nan") - v["perclos"])
+                             if v["perclos"] == v["perclos"] else float(now[t]["perclos"] != "")
                              for t, v in first.items()), default=0.0)
             d_blinks = sum(int(now[t]["blinks"]) != v["blinks"] for t, v in first.items())
             d_longest = max((abs(float(now[t]["longest_eyes_closed_s"]) - v["longest"])

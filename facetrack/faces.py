@@ -22,8 +22,12 @@ ObjectArray = npt.NDArray[np.object_]
 #: Documented keys of ``Faces.attrs`` and the per-row shape of each.
 ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "head_pose": (3,),  # yaw, pitch, roll in degrees (AFLW2000-3D convention, docs/schema.md)
-    "eye_openness": (2,),  # subject's left, right eye; 0 = closed, 1 = the track's open level
-    "eyes_closed": (),  # bool
+    "eye_openness": (2,),  # subject's left, right eye; 0 = the track's closed, 1 its open level
+    "eye_confidence": (2,),  # 0..1 per eye (size, turned away, covered); NaN openness below bar
+    "eyes_visible": (),  # bool: at least one eye read with confidence (else eyes uncertain)
+    "eyes_closing": (),  # bool: in a lid movement (a blink or a longer closure)
+    "eyes_closed": (),  # bool: fully closed (PERCLOS, closures)
+    "eye_points": (2, 76, 2),  # iris model: 71 contour + 5 iris points per eye, image pixels
     "mouth_open": (),  # 0..1
     "looking": (),  # bool: facing the camera within the configured cone
     "landmark_score": (),  # Face Mesh presence score 0..1

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from facetrack.events import Alert, Event
 from facetrack.faces import Faces
 from facetrack.frames import Frame
@@ -70,6 +72,8 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
         "keypoints": [[round(float(x), 1), round(float(y), 1)] for x, y in faces.keypoints[i]],
         "head_pose": None,
         "eye_openness": None,
+        "eye_confidence": None,
+        "eyes_closing": None,
         "eyes_closed": None,
         "mouth_open": None,
         "looking": None,
@@ -77,7 +81,12 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
     if analysed:
         out["head_pose"] = [_num(v, 1) for v in attrs["head_pose"][i]]
         out["eye_openness"] = [_num(v, 3) for v in attrs["eye_openness"][i]]
-        out["eyes_closed"] = bool(attrs["eyes_closed"][i])
+        if "eye_confidence" in attrs:
+            out["eye_confidence"] = [_num(v, 2) for v in attrs["eye_confidence"][i]]
+        if attrs.get("eyes_visible", np.ones(len(faces), bool))[i]:  # else uncertain: null
+            out["eyes_closing"] = bool(attrs["eyes_closing"][i]) if "eyes_closing" in attrs \
+                else None
+            out["eyes_closed"] = bool(attrs["eyes_closed"][i])
         out["mouth_open"] = _num(attrs["mouth_open"][i], 3)
         out["looking"] = bool(attrs["looking"][i])
     if faces.identity is not None:  # recognition on: the track's identity (docs/schema.md)

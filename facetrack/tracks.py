@@ -35,6 +35,16 @@ class TrackIdentity:
 
 
 @dataclass(frozen=True)
+class Blink:
+    """One blink: a lid movement of at most ``analysis.blink_max_s``, in source seconds;
+    ``closed_s`` is the time within it with the eyes fully closed (0: an incomplete blink)."""
+
+    start_s: float
+    end_s: float
+    closed_s: float
+
+
+@dataclass(frozen=True)
 class TrackSignals:
     """What the track's face did so far (``facetrack.signals``, one definition each).
 
@@ -54,6 +64,7 @@ class TrackSignals:
     perclos_max: float | None = None
     perclos_track: float | None = None
     blinks: int = 0
+    last_blink: Blink | None = None  # the latest blink that ended
     longest_closed_s: float = 0.0
     yawns: int = 0
     pose_mean: tuple[float, float, float] | None = None

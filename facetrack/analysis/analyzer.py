@@ -1,22 +1,23 @@
 """``FaceAnalyzer``: Face Mesh landmarks and the per-face signals read from them.
 
 ``process`` adds to each tracked face ``landmarks`` and the attrs ``head_pose``,
-``eye_openness``, ``eyes_closed``, ``mouth_open``, ``looking``, ``quality``, ``sharpness``,
+``eye_openness``, ``eye_confidence``, ``eyes_visible``, ``eyes_closing``, ``eyes_closed``,
+``eye_points`` (iris model), ``mouth_open``, ``looking``, ``quality``, ``sharpness``,
 ``landmark_score`` and ``analysed``. Faces smaller than ``min_face_size`` are not analysed
 (``analysed`` False, values NaN/False), nor are faces whose Face Mesh presence score is below
 ``min_landmark_score`` (occluded, cut-off or falsely detected faces).
 
-Eye openness is the eye aspect ratio divided by the track's own open-eye level (a high
-percentile of the EAR of its recent open frames, blended with a population prior while the
-track is young), so people with narrow eyes are not read as drowsy, and a long closure does
-not become the new normal. Head pose and mouth openness are smoothed per track with an
-exponential filter; eye openness is not, so short blinks survive. The per-track state
+Eyes: each eye's lid ratio (``analysis.eyes``, the iris model by default) on the track's own
+scale between its closed and open levels (``analysis.openness``), so people with narrow eyes or
+glasses are read on their own terms; an eye seen without confidence is NaN, and a face with
+neither eye readable has ``eyes_visible`` False (its eyes are uncertain, not open). Head pose
+and mouth openness are smoothed per track with an exponential filter; eye openness is not, so
+short blinks survive. The per-track state
 (``FaceState``) lives in the track's ``TrackHistory``.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from facetrack.analysis.eyes import EyeReader, IrisEyes, MeshEyes
+from facetrack.analysis.openness import EyeLevels
 from facetrack.analysis.quality import face_quality
-from facetrack.analysis.signals import eye_aspect_ratio, facing_angle, mouth_openness
+from facetrack.analysis.signals import facing_angle, mouth_openness
 from facetrack.config.pipeline import AnalysisConfig
 from facetrack.faces import Faces
 from facetrack.frames import Frame
@@ -34,15 +37,12 @@ from facetrack.geometry import crop
 from facetrack.results import FrameResult
 from facetrack.tracking.history import TrackHistory
 
-_EAR_HISTORY = 250  # open frames kept per track for its open-eye reference (10 s at 25 fps)
-_PRIOR_WEIGHT = 15.0  # how many samples the population prior counts for
-
 
 @dataclass
 class FaceState:
     """What the analyser keeps for one track."""
 
-    ears: deque[float] = field(default_factory=lambda: deque(maxlen=_EAR_HISTORY))
+    eyes: EyeLevels = field(default_factory=EyeLevels)
     pose: npt.NDArray[np.float64] | None = None
     mouth: float | None = None
 
@@ -54,6 +54,10 @@ class _Out:
     n: int
     pose: npt.NDArray[np.float32] = field(init=False)
     openness: npt.NDArray[np.float32] = field(init=False)
+    eye_conf: npt.NDArray[np.float32] = field(init=False)
+    visible: npt.NDArray[np.bool_] = field(init=False)
+    closing: npt.NDArray[np.bool_] = field(init=False)
+    eye_points: npt.NDArray[np.float32] | None = None
     mouth: npt.NDArray[np.float32] = field(init=False)
     lm_score: npt.NDArray[np.float32] = field(init=False)
     sharpness: npt.NDArray[np.float32] = field(init=False)
@@ -66,6 +70,9 @@ class _Out:
         n = self.n
         self.pose = np.full((n, 3), np.nan, np.float32)
         self.openness = np.full((n, 2), np.nan, np.float32)
+        self.eye_conf = np.zeros((n, 2), np.float32)
+        self.visible = np.zeros(n, bool)
+        self.closing = np.zeros(n, bool)
         self.mouth = np.full(n, np.nan, np.float32)
         self.lm_score = np.full(n, np.nan, np.float32)
         self.sharpness = np.full(n, np.nan, np.float32)
@@ -75,13 +82,17 @@ class _Out:
 
 
 class FaceAnalyzer:
-    def __init__(self, config: AnalysisConfig, landmarker: Any | None = None) -> None:
+    def __init__(self, config: AnalysisConfig, landmarker: Any | None = None,
+                 eyes: EyeReader | None = None) -> None:
         self._config = config
         if landmarker is None and config.landmarks:
             from facetrack.analysis.landmarks import FaceMeshLandmarker
 
             landmarker = FaceMeshLandmarker()
         self._landmarker = landmarker
+        if eyes is None and config.landmarks:
+            eyes = IrisEyes() if config.eye_model == "iris" else MeshEyes()
+        self._eyes: EyeReader = eyes if eyes is not None else MeshEyes()
 
     def process(self, result: FrameResult) -> FrameResult:
         return result.replace(faces=self.analyze(result.frame, result.faces, result.records))
@@ -109,8 +120,10 @@ class FaceAnalyzer:
             rows, pts, score = rows[good], pts[good], score[good]
             if len(rows):
                 self._read(frame, faces, records, rows, pts, score, out)
+        extra = {} if out.eye_points is None else {"eye_points": out.eye_points}
         return faces.replace(landmarks=out.landmarks).with_attrs(
-            head_pose=out.pose, eye_openness=out.openness, eyes_closed=out.closed,
+            head_pose=out.pose, eye_openness=out.openness, eye_confidence=out.eye_conf,
+            eyes_visible=out.visible, eyes_closing=out.closing, eyes_closed=out.closed, **extra,
             mouth_open=out.mouth, looking=out.looking, landmark_score=out.lm_score,
             quality=out.quality, sharpness=out.sharpness, analysed=analysed)
 
@@ -122,19 +135,24 @@ class FaceAnalyzer:
         cfg = self._config
         out.landmarks = np.full((out.n, pts.shape[1], 3), np.nan, np.float32)
         out.landmarks[rows] = pts
-        raw_pose, ears, raw_mouth = head_pose(pts), eye_aspect_ratio(pts), mouth_openness(pts)
+        raw_pose, raw_mouth = head_pose(pts), mouth_openness(pts)
+        eyes = self._eyes.read(frame.image, pts)
+        out.eye_conf[rows] = eyes.confidence
+        if eyes.points is not None:
+            out.eye_points = np.full((out.n, *eyes.points.shape[1:]), np.nan, np.float32)
+            out.eye_points[rows] = eyes.points
+        seen = eyes.confidence >= cfg.min_eye_confidence
+        thresholds = (cfg.eyes_closing_threshold, cfg.eyes_closed_threshold)
         for k, row in enumerate(rows):
             record = records.get(int(faces.track_id[row]))
             st = record.state_of(FaceState) if record is not None else FaceState()
             self._smooth(st, raw_pose[k], float(raw_mouth[k]))
-            openness = np.clip(ears[k] / self._open_reference(st), 0.0, 1.0)
-            out.openness[row] = openness
-            # only frames judged open teach the track its open level, so a long closure
-            # (the drowsy case) cannot drag the reference down and read as open
-            if openness.mean() >= cfg.eyes_closed_threshold:
-                st.ears.append(float(ears[k].mean()))
+            state = st.eyes.step(frame.timestamp, eyes.lid[k], seen[k], self._eyes.open_prior,
+                                 thresholds)
+            out.openness[row] = state.openness
+            out.visible[row], out.closing[row], out.closed[row] = (
+                state.visible, state.closing, state.closed)
             out.pose[row], out.mouth[row] = st.pose, st.mouth
-        out.closed[rows] = out.openness[rows].mean(axis=1) < cfg.eyes_closed_threshold
         angle = facing_angle(out.pose[rows, :2])
         out.looking[rows] = angle <= cfg.looking_cone_deg
         out.sharpness[rows] = _sharpness(frame.image, faces.xyxy[rows])
@@ -147,16 +165,6 @@ class FaceAnalyzer:
         p = pose.astype(np.float64)
         st.pose = p if st.pose is None else alpha * p + (1 - alpha) * st.pose
         st.mouth = mouth if st.mouth is None else alpha * mouth + (1 - alpha) * st.mouth
-
-    def _open_reference(self, st: FaceState) -> float:
-        """The track's open-eye EAR: the 90th percentile of its recent open frames, blended
-        with the population prior while it has few of them."""
-        prior = self._config.open_ear_prior
-        if not st.ears:
-            return prior
-        own = float(np.percentile(np.fromiter(st.ears, np.float64), 90))
-        n = len(st.ears)
-        return max((_PRIOR_WEIGHT * prior + n * own) / (_PRIOR_WEIGHT + n), 1e-6)
 
 
 def _sharpness(image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float32]

@@ -101,16 +101,33 @@ class AnalysisConfig(Strict):
         description="A face is `looking` when the angle between its facing direction and the "
         "camera axis (from yaw and pitch) is within this cone.",
     )
-    eyes_closed_threshold: float = Field(
-        0.5, gt=0.0, lt=1.0,
-        description="Eyes count as closed when the mean normalised openness is below this.",
+    eye_model: Literal["iris", "mesh"] = Field(
+        "iris",
+        description="How the eyelids are read: `iris` (MediaPipe's iris model on each eye, two "
+        "more model calls a face; measured on real blinks) or `mesh` (Face Mesh's own eye points, "
+        "no extra cost, but they barely move when the eyes close).",
     )
-    open_ear_prior: float = Field(
-        0.28, gt=0.0, lt=1.0,
-        description="Eye aspect ratio of an open eye assumed until a track has its own history.",
+    min_eye_confidence: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="An eye read with less confidence (too small, turned away, covered) is not "
+        "used; with neither eye usable the face's eyes are `uncertain`, never `open`.",
+    )
+    eyes_closing_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0,
+        description="A lid movement (a blink, or a longer closure) starts when the mean eye "
+        "openness (1 = the person's open eye, 0 = their closed one) falls below this, and ends "
+        "when it is back 0.1 above it.",
+    )
+    eyes_closed_threshold: float = Field(
+        0.4, gt=0.0, lt=1.0,
+        description="Eyes count as fully closed (PERCLOS, closures, microsleep) during a lid "
+        "movement while the mean openness is below this.",
     )
     blink_max_s: float = Field(
-        0.5, gt=0.0, description="A closed spell up to this long is a blink; longer is a closure."
+        1.0, gt=0.0,
+        description="A lid movement (from the lids starting to close until they are open again) "
+        "up to this long is a blink; a longer one is a closure. ZJU Eyeblink's labelled blinks "
+        "last 0.13-0.93 s.",
     )
     perclos_window_s: float = Field(
         60.0, gt=0.0,
@@ -129,6 +146,15 @@ class AnalysisConfig(Strict):
         description="Weight of the newest value in the per-track exponential smoothing of head "
         "pose and mouth openness (1 = no smoothing).",
     )
+
+    @model_validator(mode="after")
+    def _closed_within_closing(self) -> AnalysisConfig:
+        if self.eyes_closed_threshold > self.eyes_closing_threshold:
+            raise ValueError(
+                f"eyes_closed_threshold ({self.eyes_closed_threshold}) must not be above "
+                f"eyes_closing_threshold ({self.eyes_closing_threshold}): fully closed is a "
+                "deeper part of a lid movement")
+        return self
 
 
 class RecognitionConfig(Strict):

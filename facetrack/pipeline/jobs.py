@@ -18,11 +18,11 @@ from facetrack.pipeline.tracker import FaceTracker
 from facetrack.recognition.embedder import Embedder
 from facetrack.recognition.grouping import FoundFace, FoundFaces, group_tracks
 from facetrack.results import FrameResult
-from facetrack.sinks.files import JsonlWriter, MotWriter, Thumbnails, TracksTable
+from facetrack.sinks.files import BlinksFile, JsonlWriter, MotWriter, Thumbnails, TracksTable
 from facetrack.sinks.video import AnnotatedVideoWriter
 
 #: files ``track_file`` may write; all are removed first, so a folder never mixes two runs
-OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "mot.txt", "annotated.mp4")
+OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "blinks.csv", "mot.txt", "annotated.mp4")
 
 Progress = Callable[[int, "int | None"], None]
 
@@ -96,7 +96,7 @@ def track_file(
     tracker: FaceTracker | None = None,
 ) -> TrackRun:
     """Track every face of ``source`` (a video, an image folder or an image) and write into
-    ``out``: faces.jsonl, tracks.csv and tracks.json, and with the flags mot.txt,
+    ``out``: faces.jsonl, tracks.csv, tracks.json and blinks.csv, and with the flags mot.txt,
     annotated.mp4 and thumbnails/ (docs/cli.md). Every file is valid whatever ends the run: a
     broken input (``DecodeError``), Ctrl-C or a full disk keep every frame processed so far,
     and tracks.csv/json summarise them. ``progress(frames_done, frame_count)`` after each
@@ -114,7 +114,8 @@ def track_file(
         table = TracksTable(out, info.fps, thumbs)
         # tracks.csv is written on every exit path, so a broken input keeps its summaries
         stack.callback(table.close)
-        sinks: list[Sink] = [stack.enter_context(JsonlWriter(out / "faces.jsonl")), table]
+        sinks: list[Sink] = [stack.enter_context(JsonlWriter(out / "faces.jsonl")), table,
+                             stack.enter_context(BlinksFile(out / "blinks.csv"))]
         if thumbs is not None:
             sinks.append(thumbs)
         if mot:

@@ -26,8 +26,11 @@ from facetrack.tracking.scenecut import SceneCutDetector
 from facetrack.tracking.stage import TrackStage
 from facetrack.zones import Zone
 
-#: live: a face not analysed for longer than this starts fresh spells (files: 1.5 frames)
+#: live: a face not analysed for longer than this starts fresh spells
 LIVE_MAX_GAP_S = 1.0
+#: files: the same, at least 1.5 frames; a capture that skipped frames (ZJU Eyeblink's webcam
+#: clips step up to 0.2 s) keeps a blink or a closure whole across the skipped slots
+FILE_MAX_GAP_S = 0.25
 
 
 def is_live(config: TrackerConfig, info: SourceInfo) -> bool:
@@ -53,7 +56,8 @@ def signal_settings(config: TrackerConfig, info: SourceInfo) -> SignalSettings:
     """A sample stands for one frame of the source (files) or of the processed rate (live)."""
     a = config.analysis
     period = 1.0 / info.fps if info.fps > 0 else 0.04
-    gap = max(LIVE_MAX_GAP_S, 2.5 * period) if is_live(config, info) else 1.5 * period
+    gap = max(LIVE_MAX_GAP_S, 2.5 * period) if is_live(config, info) else max(
+        FILE_MAX_GAP_S, 1.5 * period)
     return SignalSettings(period, gap, a.blink_max_s, a.perclos_window_s, a.yawn_threshold,
                           a.yawn_min_s)
 

@@ -4,7 +4,8 @@ tracks.csv and for the monitor's ``drowsy`` event alike.
 Time-weighted: each analysed sample holds until the next one, so irregular live frames (drops,
 an fps cap) weigh by the time they stand for. A sample followed by a gap longer than
 ``max_gap_s`` (the face was not analysed: turned away, occluded, not seen) holds for one
-``period_s`` only, so a gap never counts as open or as closed. The newest sample holds for one
+``period_s`` only, so a gap never counts as open or as closed; so does a sample followed by
+frames whose eyes could not be read (``pause``). The newest sample holds for one
 ``period_s``. On a file read frame by frame (every sample ``period_s`` after the last) this is
 the share of analysed frames with eyes closed. The windowed value counts once the samples in the
 window cover ``cover`` of it; before that it is None.
@@ -24,9 +25,14 @@ class Perclos:
         self._win_closed = self._win_total = 0.0
         self._all_closed = self._all_total = 0.0
         self.max_value: float | None = None
+        self._paused = False
+
+    def pause(self) -> None:
+        """The eyes could not be read: the last sample does not stretch to the next one."""
+        self._paused = True
 
     def add(self, t: float, closed: bool) -> None:
-        if self._samples:
+        if self._samples and not self._paused:
             prev = self._samples[-1]
             dt = t - prev[0]
             hold = dt if 0.0 <= dt <= self.max_gap_s else self.period_s
@@ -37,6 +43,7 @@ class Perclos:
             if prev[1]:
                 self._win_closed += change
                 self._all_closed += change
+        self._paused = False
         c = 1.0 if closed else 0.0
         self._samples.append([t, c, self.period_s])
         self._win_total += self.period_s

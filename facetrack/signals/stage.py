@@ -4,12 +4,14 @@ track's snapshot. Runs right after analysis, on the same thread."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from facetrack.results import FrameResult
 from facetrack.signals.track import Sample, SignalSettings, TrackSignalState
+from facetrack.tracking.history import TrackHistory
+from facetrack.tracks import TrackSnapshot
 from facetrack.zones import Zone
 
 
@@ -34,17 +36,25 @@ class SignalStage:
                        frame.timestamp)
             if analysed[i]:
                 state.analysed_sample(self.settings, frame.index, Sample(
-                    frame.timestamp, bool(attrs["eyes_closed"][i]), bool(attrs["looking"][i]),
+                    frame.timestamp, bool(attrs["eyes_closing"][i]),
+                    bool(attrs["eyes_closed"][i]), bool(attrs["eyes_visible"][i]),
+                    bool(attrs["looking"][i]),
                     float(attrs["mouth_open"][i]),
                     np.asarray(attrs["head_pose"][i], np.float64), float(attrs["quality"][i])))
-        tracks = tuple(
-            dataclasses.replace(s, signals=records[s.track_id].state_of(TrackSignalState)
-                                .export()) if s.track_id in records else s
-            for s in result.tracks)
-        return result.replace(tracks=tracks)
+        return result.replace(tracks=tuple(_export(s, records) for s in result.tracks))
 
     def reset(self) -> None:
         """Nothing to forget: the state is in each track's record."""
 
     def close(self) -> None:
         """Nothing held."""
+
+
+def _export(snapshot: TrackSnapshot, records: Mapping[int, TrackHistory]) -> TrackSnapshot:
+    record = records.get(snapshot.track_id)
+    if record is None:
+        return snapshot
+    state = record.state_of(TrackSignalState)
+    if snapshot.state == "ended":
+        state.finish()
+    return dataclasses.replace(snapshot, signals=state.export())

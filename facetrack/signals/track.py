@@ -2,9 +2,13 @@
 
 ``TrackSignalState`` lives in the track's ``TrackHistory`` (written only by ``SignalStage``)
 and exports a frozen ``TrackSignals`` for the track's snapshot. Blinks, eye closures and yawns
-are spells (``spells.Spell``): a closed spell up to ``blink_max_s`` is a blink, a mouth spell of
-at least ``yawn_min_s`` a yawn. A gap in the samples (the face not analysed for longer than
-``max_gap_s``) ends every open spell, so none stretches across it. PERCLOS is
+are spells (``spells.Spell``): a lid movement (the analyser's ``eyes_closing``) up to
+``blink_max_s`` is a blink, kept as an interval (``Blink``: start, end, time fully closed); a
+fully-closed spell (``eyes_closed``) is a closure (``closed_for_s``, the longest one, PERCLOS);
+a mouth spell of at least ``yawn_min_s`` is a yawn. A frame whose eyes could not be read
+(``eyes_visible`` False) ends the eye spells and is not in PERCLOS. A gap in the samples (the
+face not analysed for longer than ``max_gap_s``) ends every open spell, so none stretches
+across it. PERCLOS is
 ``perclos.Perclos``. Zones: the time each current visit started (box centre inside).
 """
 
@@ -17,7 +21,7 @@ import numpy.typing as npt
 
 from facetrack.signals.perclos import Perclos
 from facetrack.signals.spells import Spell
-from facetrack.tracks import TrackSignals
+from facetrack.tracks import Blink, TrackSignals
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,9 @@ class Sample:
     """One analysed face of a track at one frame."""
 
     t: float
-    closed: bool
+    closing: bool  # in a lid movement
+    closed: bool  # fully closed
+    eyes_visible: bool
     looking: bool
     mouth_open: float
     pose: npt.NDArray[np.float64]  # yaw, pitch, roll
@@ -55,6 +61,8 @@ class TrackSignalState:
         self.last_t: float | None = None
         self.closed_now = False
         self.blinks = 0
+        self.last_blink: Blink | None = None
+        self._closed_in_movement = 0.0
         self.longest_closed = 0.0
         self.yawns = 0
         self.pose_sum = np.zeros(3)
@@ -62,14 +70,13 @@ class TrackSignalState:
         self.best_quality = -1.0
         self.box_sum = np.zeros(2)
         self.zones: dict[str, float] = {}
-        self.eyes = self.mouth = self.away = Spell(0.0)
+        self.lids = self.eyes = self.mouth = self.away = Spell(0.0)
         self.perclos: Perclos | None = None
 
     def _setup(self, s: SignalSettings) -> None:
         if self._settings is None:
             self._settings = s
-            self.eyes, self.mouth, self.away = Spell(s.period_s), Spell(s.period_s), Spell(
-                s.period_s)
+            self.lids, self.eyes, self.mouth, self.away = (Spell(s.period_s) for _ in range(4))
             self.perclos = Perclos(s.perclos_window_s, s.period_s, s.max_gap_s)
 
     def seen(self, wh: npt.NDArray[np.float32], inside: dict[str, bool], t: float) -> None:
@@ -88,41 +95,66 @@ class TrackSignalState:
         self.last_t, self.last_analysed_frame = x.t, frame_index
         self.analysed += 1
         self.looking += x.looking
-        self.closed_now = x.closed
         self.pose_sum += x.pose
         self.pose_sq += x.pose * x.pose
         self.best_quality = max(self.best_quality, x.quality)
-        ended = self.eyes.step(x.closed, x.t)
-        if ended is not None:
-            self._closed_spell(ended)
+        self._eye_sample(x)
         yawn = self.mouth.step(x.mouth_open >= s.yawn_threshold, x.t)
         if yawn is not None:
             self.yawns += yawn >= s.yawn_min_s
         self.away.step(not x.looking, x.t)
+
+    def _eye_sample(self, x: Sample) -> None:
+        self.closed_now = x.closed and x.eyes_visible
         assert self.perclos is not None
+        if not x.eyes_visible:
+            self._end_eye_spells()  # unreadable eyes are neither open nor closed
+            self.perclos.pause()
+            return
+        self._closed_spell(self.eyes.step(x.closed, x.t))
+        start = self.lids.start
+        self._movement(start, self.lids.step(x.closing, x.t))
         self.perclos.add(x.t, x.closed)
 
-    def _closed_spell(self, duration: float) -> None:
+    def _closed_spell(self, duration: float | None) -> None:
+        if duration is not None:
+            self.longest_closed = max(self.longest_closed, duration)
+            self._closed_in_movement += duration
+
+    def _movement(self, start: float | None, duration: float | None) -> None:
+        """A lid movement ended: up to ``blink_max_s`` it was a blink."""
         assert self._settings is not None
-        self.blinks += duration <= self._settings.blink_max_s
-        self.longest_closed = max(self.longest_closed, duration)
+        if start is None or duration is None:
+            return
+        if duration <= self._settings.blink_max_s:
+            self.blinks += 1
+            self.last_blink = Blink(start, start + duration, self._closed_in_movement)
+        self._closed_in_movement = 0.0
+
+    def _end_eye_spells(self) -> None:
+        self._closed_spell(self.eyes.close())
+        start = self.lids.start
+        self._movement(start, self.lids.close())
 
     def _end_spells(self) -> None:
-        closed = self.eyes.close()
-        if closed is not None:
-            self._closed_spell(closed)
+        self._end_eye_spells()
         mouth = self.mouth.close()
         if mouth is not None and self._settings is not None:
             self.yawns += mouth >= self._settings.yawn_min_s
         self.away.close()
 
+    def finish(self) -> None:
+        """The track ended: its open spells end with it."""
+        if self._settings is not None:
+            self._end_spells()
+
     def export(self) -> TrackSignals:
         """The signals now, open spells counted as if they ended here."""
         s = self._settings
         blinks, longest, yawns = self.blinks, self.longest_closed, self.yawns
-        if s is not None and self.eyes.start is not None:
-            blinks += self.eyes.duration <= s.blink_max_s
-            longest = max(longest, self.eyes.duration)
+        if s is not None and self.lids.start is not None:
+            blinks += self.lids.duration <= s.blink_max_s
+        longest = max(longest, self.eyes.duration)
         if s is not None and self.mouth.start is not None:
             yawns += self.mouth.duration >= s.yawn_min_s
         n = self.analysed
@@ -137,7 +169,8 @@ class TrackSignalState:
             perclos=None if self.perclos is None else self.perclos.value,
             perclos_max=None if self.perclos is None else self.perclos.max_value,
             perclos_track=None if self.perclos is None else self.perclos.track_value,
-            blinks=int(blinks), longest_closed_s=longest, yawns=int(yawns),
+            blinks=int(blinks), last_blink=self.last_blink, longest_closed_s=longest,
+            yawns=int(yawns),
             pose_mean=None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
             pose_std=None if std is None else (float(std[0]), float(std[1]), float(std[2])),
             best_quality=max(self.best_quality, 0.0),

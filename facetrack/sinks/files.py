@@ -100,6 +100,31 @@ class MotWriter(LineFile):
             self.write("".join(lines))
 
 
+class BlinksFile(LineFile):
+    """blinks.csv: one row per blink as it ends, ``track_id,start_s,end_s,closed_s`` (source
+    seconds from the frames' timestamps; ``closed_s`` the time fully closed within it)."""
+
+    HEADER = "track_id,start_s,end_s,closed_s\n"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.write(self.HEADER)
+        self._written: dict[int, float] = {}  # track -> start of its last blink written
+
+    def consume(self, result: FrameResult) -> None:
+        lines = []
+        for track in result.tracks:
+            blink = track.signals.last_blink
+            if blink is not None and self._written.get(track.track_id) != blink.start_s:
+                self._written[track.track_id] = blink.start_s
+                lines.append(f"{track.track_id},{blink.start_s:.4f},{blink.end_s:.4f},"
+                             f"{blink.closed_s:.4f}\n")
+            if track.state == "ended":
+                self._written.pop(track.track_id, None)
+        if lines:
+            self.write("".join(lines))
+
+
 class TracksTable(Closing):
     """tracks.csv and tracks.json: each track's latest snapshot, summarised, written at close
     (``out`` None: only kept, for ``summaries()``)."""

@@ -15,7 +15,7 @@ import pytest
 from tests.builders import assert_one_line_error, facetrack, write_video
 
 FACE_KEYS = {"track_id", "box", "score", "keypoints", "head_pose", "eye_openness",
-             "eyes_closed", "mouth_open", "looking"}
+             "eye_confidence", "eyes_closing", "eyes_closed", "mouth_open", "looking"}
 
 
 @pytest.mark.data
@@ -38,14 +38,23 @@ def test_track_synth_clip_writes_every_output(data_dir: Path, tmp_path: Path) ->
     assert len(analysed) > 0.9 * len(faces)
     for f in analysed:
         assert len(f["keypoints"]) == 5 and len(f["head_pose"]) == 3
-        assert all(0.0 <= v <= 1.0 for v in f["eye_openness"])
+        # an eye read without confidence (small, turned away) is null, never a guess
+        for v, c in zip(f["eye_openness"], f["eye_confidence"], strict=True):
+            assert (v is None or c >= 0.5 - 0.005) and (v is not None or c <= 0.5 + 0.005)
+            assert v is None or 0.0 <= v <= 1.0
+        assert (f["eyes_closed"] is None) == all(v is None for v in f["eye_openness"])
         assert 0.0 <= f["mouth_open"] <= 1.0
+    readable = [f for f in analysed if f["eyes_closed"] is not None]
+    assert len(readable) > 0.5 * len(analysed)
 
     with (out / "tracks.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     ids = {int(r["track_id"]) for r in rows}
     assert ids == {f["track_id"] for f in faces}
     assert json.loads((out / "tracks.json").read_text())[0]["track_id"] == min(ids)
+    blinks = (out / "blinks.csv").read_text().splitlines()
+    assert blinks[0] == "track_id,start_s,end_s,closed_s"
+    assert {int(line.split(",")[0]) for line in blinks[1:]} <= set(ids)
     for r in rows:
         assert float(r["dwell_s"]) > 0 and int(r["frames_seen"]) > 0
         assert (out / r["thumbnail"]).is_file()

@@ -1,11 +1,13 @@
 """FaceAnalyzer's per-track eye normalisation, with a scripted landmarker (real geometry, no
-model): the eye aspect ratio is set by moving the lid points of the canonical face."""
+model) and the mesh eye reader: the eye aspect ratio is set by moving the lid points of the
+canonical face."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from facetrack.analysis.analyzer import FaceAnalyzer
+from facetrack.analysis.eyes import MeshEyes
 from facetrack.analysis.signals import eye_aspect_ratio
 from facetrack.config import AnalysisConfig
 from tests.builders import faces_at, make_frame, records_for
@@ -32,10 +34,10 @@ def test_scripted_ear_is_what_the_signal_reads() -> None:
 
 
 def test_long_closure_stays_closed() -> None:
-    """10 s open then 10 s closed at 25 fps: every closed frame reads closed (the open level is
-    learnt from open frames only)."""
+    """10 s open then 10 s closed at 25 fps: every closed frame reads closed (a 90th percentile
+    over the last minute stays at the open level)."""
     lm = ScriptedLandmarker()
-    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm)
+    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm, eyes=MeshEyes())
     closed = run(analyzer, lm, [0.30] * 250 + [0.06] * 250)
     assert not any(closed[:250])
     assert all(closed[250:])
@@ -43,7 +45,7 @@ def test_long_closure_stays_closed() -> None:
 
 def test_narrow_eyes_are_not_read_as_closed() -> None:
     lm = ScriptedLandmarker()
-    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm)
+    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm, eyes=MeshEyes())
     closed = run(analyzer, lm, [0.17] * 200 + [0.04] * 5 + [0.17] * 20)
     assert not any(closed[20:200])
     assert all(closed[200:205])
@@ -52,7 +54,7 @@ def test_narrow_eyes_are_not_read_as_closed() -> None:
 def test_low_presence_score_is_not_analysed() -> None:
     lm = ScriptedLandmarker()
     lm.score = 0.2
-    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm)
+    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm, eyes=MeshEyes())
     f = faces_at([[200, 200, 400, 440]]).replace(track_id=np.array([1]))
     frame = make_frame(0, np.zeros((600, 600, 3), np.uint8))
     out = analyzer.analyze(frame, f, records_for(f, frame))
@@ -64,11 +66,12 @@ def test_the_open_eye_level_lives_in_the_tracks_record() -> None:
     """A narrow-eyed track learns its own level; a new track starts from the prior, and the
     first track's level goes when its record goes (no second per-track dict)."""
     lm = ScriptedLandmarker()
-    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm)
+    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm, eyes=MeshEyes())
     known: dict = {}
     assert not any(run(analyzer, lm, [0.17] * 200, track=1, known=known)[20:])
-    assert run(analyzer, lm, [0.12], track=1, known=known) == [False]  # its own level
-    assert run(analyzer, lm, [0.12], track=2, known=known) == [True]  # the prior's level
+    assert run(analyzer, lm, [0.14], track=1, known=known) == [False]  # its own level
+    assert run(analyzer, lm, [0.14], track=2, known=known) == [True]  # the prior's level
     from facetrack.analysis.analyzer import FaceState
 
-    assert len(known[1].state_of(FaceState).ears) > 100
+    left, right = known[1].state_of(FaceState).eyes.open_levels(MeshEyes.open_prior)
+    assert abs(left - 0.17) < 0.01 and abs(right - 0.17) < 0.01

@@ -89,6 +89,8 @@ def _faces(rows: list[dict]) -> Faces:
     return faces.with_attrs(
         analysed=np.ones(n, bool),
         eyes_closed=np.array([r.get("closed", False) for r in rows], bool),
+        eyes_closing=np.array([r.get("closed", False) for r in rows], bool),
+        eyes_visible=np.ones(n, bool),
         looking=np.array([r.get("looking", True) for r in rows], bool),
         mouth_open=np.zeros(n, np.float32), head_pose=np.zeros((n, 3), np.float32),
         quality=np.full(n, 0.5, np.float32))

@@ -55,7 +55,8 @@ def script(closed: list[bool], looking: list[bool] | None = None,
         f = faces_at([[10, 10, 110, 130]]).replace(track_id=np.array([7]))
         f = f.with_attrs(
             analysed=np.array([True]),
-            eyes_closed=np.array([closed[i]]),
+            eyes_closed=np.array([closed[i]]), eyes_closing=np.array([closed[i]]),
+            eyes_visible=np.array([True]),
             looking=np.array([looking[i]]),
             mouth_open=np.array([mouth[i]], np.float32),
             head_pose=np.array([[10.0, -5.0, 2.0]], np.float32),
@@ -117,7 +118,8 @@ def _consume(s: TrackSummarizer, index: int, closed: bool, mouth: float = 0.0) -
     fps = s.fps
     f = faces_at([[10, 10, 110, 130]]).replace(track_id=np.array([1]))
     f = f.with_attrs(
-        analysed=np.array([True]), eyes_closed=np.array([closed]), looking=np.array([True]),
+        analysed=np.array([True]), eyes_closed=np.array([closed]),
+        eyes_closing=np.array([closed]), eyes_visible=np.array([True]), looking=np.array([True]),
         mouth_open=np.array([mouth], np.float32),
         head_pose=np.zeros((1, 3), np.float32), quality=np.array([0.5], np.float32),
     )
@@ -175,7 +177,7 @@ def test_perclos_does_not_count_a_gap_as_closed() -> None:
 def test_a_gap_in_time_ends_spells_live() -> None:
     """Live (irregular frames, max_gap 1 s): a 0.3 s pause between samples continues a spell,
     a 2 s one ends it."""
-    s = TrackSummarizer(AnalysisConfig(), fps=10.0, max_gap_s=1.0)
+    s = TrackSummarizer(AnalysisConfig(blink_max_s=0.5), fps=10.0, max_gap_s=1.0)
     for i in (0, 3, 6):  # closed at 0, 0.3, 0.6 s: one spell
         _consume(s, i, closed=True)
     for i in (26, 27):  # 2 s later: a new spell
