@@ -123,6 +123,98 @@ class Dwell(Event):
 
 
 @dataclass(frozen=True)
+class LongDistraction(Event):
+    """Driver profile: eyes or head off the forward road for at least
+    ``events.driver.long_distraction_s`` (Euro NCAP: 3 s), once per glance. ``glance`` is
+    ``owl`` (the head turned) or ``lizard`` (the head forward, the eyes away)."""
+
+    kind: ClassVar[str] = "long_distraction"
+    duration_s: float = 0.0
+    glance: str = "owl"
+
+
+@dataclass(frozen=True)
+class AttentionTimeSharing(Event):
+    """Driver profile (Euro NCAP's visual attention time sharing): glances away summing to
+    ``away_s`` >= ``events.driver.vats_away_s`` within ``window_s``; re-armed once the eyes
+    were back on the road for ``events.driver.vats_reset_s``."""
+
+    kind: ClassVar[str] = "visual_attention_time_sharing"
+    away_s: float = 0.0
+    window_s: float = 0.0
+    owl_glances: int = 0
+    lizard_glances: int = 0
+
+
+@dataclass(frozen=True)
+class Microsleep(Event):
+    """Driver profile: the eyes fully closed for ``events.driver.microsleep_s`` (a closure
+    that goes on to ``sleep_s`` also raises ``sleep``)."""
+
+    kind: ClassVar[str] = "microsleep"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Sleep(Event):
+    """Driver profile: the eyes fully closed for ``events.driver.sleep_s`` (Euro NCAP: 3 s)."""
+
+    kind: ClassVar[str] = "sleep"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Unresponsive(Event):
+    """Driver profile: eyes off the road or closed, without a break, for
+    ``events.driver.unresponsive_s`` (Euro NCAP: 6 s)."""
+
+    kind: ClassVar[str] = "unresponsive"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class DistractionBudget(Event):
+    """Driver profile (openpilot's awareness budget): ``level`` ``warning`` when the budget
+    fell to ``events.driver.budget_warning``, ``exhausted`` at 0; re-armed once it recovers."""
+
+    kind: ClassVar[str] = "distraction_budget"
+    level: str = "warning"
+    awareness: float = 0.0
+
+
+@dataclass(frozen=True)
+class Uncertain(Event):
+    """Driver and monitoring profiles: the person could not be watched for
+    ``events.driver.uncertain_s``: ``reason`` ``eyes_not_visible`` (too small, covered,
+    sunglasses, turned away) or ``no_face`` (track_id -1: nobody watched is in view)."""
+
+    kind: ClassVar[str] = "uncertain"
+    reason: str = "no_face"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProlongedClosure(Event):
+    """Monitoring profile: the eyes fully closed for ``events.monitoring.eyes_closed_s``."""
+
+    kind: ClassVar[str] = "prolonged_eye_closure"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class FatigueTrend(Event):
+    """Monitoring profile: over the last ``window_s`` the blink rate and PERCLOS both rose
+    against the person's own first ``window_s`` (a sign for a human to check, no diagnosis)."""
+
+    kind: ClassVar[str] = "fatigue_trend"
+    window_s: float = 0.0
+    blinks_per_min_first: float = 0.0
+    blinks_per_min_last: float = 0.0
+    perclos_first: float = 0.0
+    perclos_last: float = 0.0
+
+
+@dataclass(frozen=True)
 class Alert(Event):
     """An event the camera's alert policy raises; at most one per person (and reason) per
     hold-off period."""
@@ -142,5 +234,7 @@ class Alert(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (TrackStarted, TrackEnded, IdentityMatched, UnknownFace, EyesClosed, Drowsy,
-                Distracted, Dwell, Alert)
+                Distracted, Dwell, LongDistraction, AttentionTimeSharing, Microsleep, Sleep,
+                Unresponsive, DistractionBudget, Uncertain, ProlongedClosure, FatigueTrend,
+                Alert)
 }

@@ -28,6 +28,7 @@ ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "eyes_closing": (),  # bool: in a lid movement (a blink or a longer closure)
     "eyes_closed": (),  # bool: fully closed (PERCLOS, closures)
     "eye_points": (2, 76, 2),  # iris model: 71 contour + 5 iris points per eye, image pixels
+    "gaze": (2,),  # iris offset in eye widths (+x image right, +y down); NaN: not read
     "mouth_open": (),  # 0..1
     "looking": (),  # bool: facing the camera within the configured cone
     "landmark_score": (),  # Face Mesh presence score 0..1

@@ -67,6 +67,14 @@ class TrackSignals:
     last_blink: Blink | None = None  # the latest blink that ended
     longest_closed_s: float = 0.0
     yawns: int = 0
+    #: the latest analysed sample: head pose (yaw, pitch, roll, smoothed), iris gaze (eye
+    #: widths, NaN-free or None) and whether its eyes could be read
+    pose_now: tuple[float, float, float] | None = None
+    gaze_now: tuple[float, float] | None = None
+    eyes_visible: bool = False
+    eyes_unseen_since: float | None = None  # start of the current run of unreadable eyes
+    eye_time_s: float = 0.0  # analysed time with readable eyes (PERCLOS's denominator)
+    closed_time_s: float = 0.0  # of which fully closed
     pose_mean: tuple[float, float, float] | None = None
     pose_std: tuple[float, float, float] | None = None
     best_quality: float = 0.0

@@ -2,7 +2,7 @@
 
 ``process`` adds to each tracked face ``landmarks`` and the attrs ``head_pose``,
 ``eye_openness``, ``eye_confidence``, ``eyes_visible``, ``eyes_closing``, ``eyes_closed``,
-``eye_points`` (iris model), ``mouth_open``, ``looking``, ``quality``, ``sharpness``,
+``eye_points`` and ``gaze`` (iris model), ``mouth_open``, ``looking``, ``quality``, ``sharpness``,
 ``landmark_score`` and ``analysed``. Faces smaller than ``min_face_size`` are not analysed
 (``analysed`` False, values NaN/False), nor are faces whose Face Mesh presence score is below
 ``min_landmark_score`` (occluded, cut-off or falsely detected faces).
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.analysis.eyes import EyeReader, IrisEyes, MeshEyes
+from facetrack.analysis.eyes import EyeReader, IrisEyes, MeshEyes, iris_gaze
 from facetrack.analysis.openness import EyeLevels
 from facetrack.analysis.quality import face_quality
 from facetrack.analysis.signals import facing_angle, mouth_openness
@@ -58,6 +58,7 @@ class _Out:
     visible: npt.NDArray[np.bool_] = field(init=False)
     closing: npt.NDArray[np.bool_] = field(init=False)
     eye_points: npt.NDArray[np.float32] | None = None
+    gaze: npt.NDArray[np.float32] = field(init=False)
     mouth: npt.NDArray[np.float32] = field(init=False)
     lm_score: npt.NDArray[np.float32] = field(init=False)
     sharpness: npt.NDArray[np.float32] = field(init=False)
@@ -73,6 +74,7 @@ class _Out:
         self.eye_conf = np.zeros((n, 2), np.float32)
         self.visible = np.zeros(n, bool)
         self.closing = np.zeros(n, bool)
+        self.gaze = np.full((n, 2), np.nan, np.float32)
         self.mouth = np.full(n, np.nan, np.float32)
         self.lm_score = np.full(n, np.nan, np.float32)
         self.sharpness = np.full(n, np.nan, np.float32)
@@ -123,7 +125,8 @@ class FaceAnalyzer:
         extra = {} if out.eye_points is None else {"eye_points": out.eye_points}
         return faces.replace(landmarks=out.landmarks).with_attrs(
             head_pose=out.pose, eye_openness=out.openness, eye_confidence=out.eye_conf,
-            eyes_visible=out.visible, eyes_closing=out.closing, eyes_closed=out.closed, **extra,
+            eyes_visible=out.visible, eyes_closing=out.closing, eyes_closed=out.closed,
+            gaze=out.gaze, **extra,
             mouth_open=out.mouth, looking=out.looking, landmark_score=out.lm_score,
             quality=out.quality, sharpness=out.sharpness, analysed=analysed)
 
@@ -142,6 +145,8 @@ class FaceAnalyzer:
             out.eye_points = np.full((out.n, *eyes.points.shape[1:]), np.nan, np.float32)
             out.eye_points[rows] = eyes.points
         seen = eyes.confidence >= cfg.min_eye_confidence
+        if eyes.points is not None:
+            out.gaze[rows] = iris_gaze(eyes.points, seen)
         thresholds = (cfg.eyes_closing_threshold, cfg.eyes_closed_threshold)
         for k, row in enumerate(rows):
             record = records.get(int(faces.track_id[row]))

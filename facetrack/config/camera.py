@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from facetrack.config.base import Strict
 from facetrack.config.pipeline import TrackerConfig
+from facetrack.config.profiles import DriverConfig, MonitoringConfig
 from facetrack.zones import Polygon
 
 #: keys that were replaced, with what replaced them (named in the error)
@@ -22,6 +23,16 @@ _REPLACED = {
 
 
 class EventsConfig(Strict):
+    profile: Literal["default", "driver", "monitoring"] = Field(
+        "default",
+        description="Which events the camera raises: `default` (eyes_closed, drowsy, "
+        "distracted, dwell), `driver` (Euro NCAP's distraction and drowsiness states, "
+        "openpilot's budget; docs/driver.md) or `monitoring` (patients, operators: prolonged "
+        "closure, nobody in view, fatigue trend). Every profile keeps track and identity events "
+        "and `drowsy`.",
+    )
+    driver: DriverConfig = Field(default_factory=DriverConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     eyes_closed_s: float = Field(
         1.0, gt=0.0, description="Eyes closed this long gives `eyes_closed` (once a spell)."
     )
@@ -48,7 +59,10 @@ class EventsConfig(Strict):
 
 
 AlertMode = Literal["NONE", "ON_UNKNOWNS", "ON_KNOWNS", "ON_ALL"]
-RuleEvent = Literal["eyes_closed", "drowsy", "distracted", "dwell", "track_started"]
+RuleEvent = Literal["eyes_closed", "drowsy", "distracted", "dwell", "track_started",
+                    "long_distraction", "visual_attention_time_sharing", "microsleep", "sleep",
+                    "unresponsive", "distraction_budget", "uncertain", "prolonged_eye_closure",
+                    "fatigue_trend"]
 
 
 class AlertsConfig(Strict):

@@ -1,26 +1,29 @@
-"""``eyes_closed`` once per closed spell of at least ``eyes_closed_s``; ``drowsy`` when the
+"""``eyes_closed`` once per fully-closed spell of at least ``eyes_closed_s`` (the monitoring
+profile's ``prolonged_eye_closure`` is the same rule with its own threshold); ``drowsy`` when the
 track's PERCLOS reaches ``drowsy_perclos`` (re-armed when it falls back below)."""
 
 from __future__ import annotations
 
-from facetrack.events import Drowsy, Event, EyesClosed
+from facetrack.events import Drowsy, Event, EyesClosed, ProlongedClosure
 from facetrack.rules.base import EPS, Now, RuleMemory, analysed_now
 from facetrack.tracks import TrackSnapshot
 
 
 class EyesClosedRule:
-    def __init__(self, eyes_closed_s: float) -> None:
-        self.eyes_closed_s = eyes_closed_s
+    def __init__(self, eyes_closed_s: float,
+                 event: type[EyesClosed | ProlongedClosure] = EyesClosed) -> None:
+        self.eyes_closed_s, self.event = eyes_closed_s, event
 
     def evaluate(self, track: TrackSnapshot, memory: RuleMemory, now: Now) -> list[Event]:
         s = track.signals
         if not analysed_now(track, now) or s.closed_since is None:
             return []
-        if s.closed_for_s < self.eyes_closed_s - EPS or memory.flags.get("eyes") == \
+        key = self.event.kind
+        if s.closed_for_s < self.eyes_closed_s - EPS or memory.flags.get(key) == \
                 s.closed_since:
             return []
-        memory.flags["eyes"] = s.closed_since
-        return [EyesClosed(**now.head(track.track_id), duration_s=s.closed_for_s)]
+        memory.flags[key] = s.closed_since
+        return [self.event(**now.head(track.track_id), duration_s=s.closed_for_s)]
 
 
 class DrowsyRule:

@@ -26,7 +26,7 @@ from facetrack.pipeline.tracker import FaceTracker
 from facetrack.redact import redact_url
 from facetrack.results import FrameResult
 from facetrack.rules.alerts import AlertStage, ClipPlan
-from facetrack.rules.stage import RulesStage, default_rules
+from facetrack.rules.stage import RulesStage, default_rules, scene_rules
 from facetrack.runtime import spawn
 from facetrack.service.camera import Camera
 from facetrack.service.metrics import CameraCounters, Collector, CountingSink, serve_metrics
@@ -183,7 +183,8 @@ class Monitor:
         rules = default_rules(cfg.events, cfg.tracker.analysis)
 
         def make_pipeline(info: Any, stack: ExitStack) -> Any:
-            extra: list[Stage] = [RulesStage(cfg.name, rules, self.clock), alerts]
+            extra: list[Stage] = [RulesStage(cfg.name, rules, self.clock,
+                                             scene_rules(cfg.events)), alerts]
             return tracker.pipeline(info, stack, zones=zones, extra=extra)
 
         camera.make_pipeline = make_pipeline

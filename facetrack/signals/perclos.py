@@ -66,6 +66,11 @@ class Perclos:
         return min(1.0, max(0.0, self._win_closed / self._win_total))
 
     @property
+    def track_times(self) -> tuple[float, float]:
+        """(closed, total) seconds over every sample so far."""
+        return self._all_closed, self._all_total
+
+    @property
     def track_value(self) -> float | None:
         """PERCLOS over every sample so far (None without samples)."""
         if self._all_total <= 0:

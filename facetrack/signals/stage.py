@@ -40,7 +40,8 @@ class SignalStage:
                     bool(attrs["eyes_closed"][i]), bool(attrs["eyes_visible"][i]),
                     bool(attrs["looking"][i]),
                     float(attrs["mouth_open"][i]),
-                    np.asarray(attrs["head_pose"][i], np.float64), float(attrs["quality"][i])))
+                    np.asarray(attrs["head_pose"][i], np.float64), float(attrs["quality"][i]),
+                    np.asarray(attrs["gaze"][i], np.float64) if "gaze" in attrs else None))
         return result.replace(tracks=tuple(_export(s, records) for s in result.tracks))
 
     def reset(self) -> None:

@@ -50,6 +50,7 @@ class Sample:
     mouth_open: float
     pose: npt.NDArray[np.float64]  # yaw, pitch, roll
     quality: float
+    gaze: npt.NDArray[np.float64] | None = None  # iris offset (x, y) in eye widths
 
 
 class TrackSignalState:
@@ -60,6 +61,10 @@ class TrackSignalState:
         self.last_analysed_frame: int | None = None
         self.last_t: float | None = None
         self.closed_now = False
+        self.eyes_visible = False
+        self.eyes_unseen_since: float | None = None
+        self.pose_now: npt.NDArray[np.float64] | None = None
+        self.gaze_now: npt.NDArray[np.float64] | None = None
         self.blinks = 0
         self.last_blink: Blink | None = None
         self._closed_in_movement = 0.0
@@ -97,6 +102,8 @@ class TrackSignalState:
         self.looking += x.looking
         self.pose_sum += x.pose
         self.pose_sq += x.pose * x.pose
+        self.pose_now = x.pose
+        self.gaze_now = x.gaze if x.gaze is not None and np.isfinite(x.gaze).all() else None
         self.best_quality = max(self.best_quality, x.quality)
         self._eye_sample(x)
         yawn = self.mouth.step(x.mouth_open >= s.yawn_threshold, x.t)
@@ -106,6 +113,11 @@ class TrackSignalState:
 
     def _eye_sample(self, x: Sample) -> None:
         self.closed_now = x.closed and x.eyes_visible
+        self.eyes_visible = x.eyes_visible
+        if x.eyes_visible:
+            self.eyes_unseen_since = None
+        elif self.eyes_unseen_since is None:
+            self.eyes_unseen_since = x.t
         assert self.perclos is not None
         if not x.eyes_visible:
             self._end_eye_spells()  # unreadable eyes are neither open nor closed
@@ -159,6 +171,8 @@ class TrackSignalState:
             yawns += self.mouth.duration >= s.yawn_min_s
         n = self.analysed
         mean = self.pose_sum / n if n else None
+        closed_time, eye_time = self.perclos.track_times if self.perclos is not None else (
+            0.0, 0.0)
         std = np.sqrt(np.maximum(self.pose_sq / n - mean**2, 0.0)) if mean is not None else None
         return TrackSignals(
             frames_analysed=n, looking_frames=self.looking,
@@ -171,9 +185,17 @@ class TrackSignalState:
             perclos_track=None if self.perclos is None else self.perclos.track_value,
             blinks=int(blinks), last_blink=self.last_blink, longest_closed_s=longest,
             yawns=int(yawns),
+            pose_now=_triple(self.pose_now), gaze_now=None if self.gaze_now is None else (
+                float(self.gaze_now[0]), float(self.gaze_now[1])),
+            eyes_visible=self.eyes_visible, eyes_unseen_since=self.eyes_unseen_since,
+            eye_time_s=eye_time, closed_time_s=closed_time,
             pose_mean=None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
             pose_std=None if std is None else (float(std[0]), float(std[1]), float(std[2])),
             best_quality=max(self.best_quality, 0.0),
             box_sum=(float(self.box_sum[0]), float(self.box_sum[1])),
             zones=dict(self.zones),
         )
+
+
+def _triple(v: npt.NDArray[np.float64] | None) -> tuple[float, float, float] | None:
+    return None if v is None else (float(v[0]), float(v[1]), float(v[2]))
