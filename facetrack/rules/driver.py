@@ -2,8 +2,10 @@
 track (docs/driver.md gives each definition with its source).
 
 Every duration is measured on the frames' timestamps from the first sample of the state, and an
-event fires on the first analysed frame at or past its threshold, so its latency from onset is
-the threshold plus at most one frame interval (0.1 s at 10 fps). Glances come from
+event fires on the first analysed frame at or past its threshold, so it is never more than one
+frame interval late (0.1 s at 10 fps); closures, time sharing and the budget count each frame as
+the interval it stands for, so they fire on the frame that completes their threshold
+(``python -m benchmarks.driver_latency``). Glances come from
 ``driver_state.Attention``; eye closures are the signals' fully-closed spell (``closed_since``),
 which a frame with unreadable eyes ends, so a driver whose eyes cannot be read raises
 ``uncertain``, never ``microsleep`` or ``sleep``.
