@@ -124,8 +124,8 @@ class MeshEyes:
 
 
 class IrisEyes:
-    """The lid ratio from the iris model's refined eye contour, two model calls a face
-    (~2 ms each on one core). Not thread-safe: one per worker."""
+    """The lid ratio from the iris model's refined eye contour, one model call per eye big
+    enough to read. Not thread-safe: one per worker."""
 
     open_prior = 0.30
 
@@ -149,16 +149,17 @@ class IrisEyes:
         n = len(mesh)
         points = np.full((n, 2, 76, 2), np.nan, np.float32)
         contrast = np.zeros((n, 2))
-        for i in range(n):
-            for k, (a, b) in enumerate(CORNERS):
-                points[i, k], contrast[i, k] = self._eye(image, mesh[i, a, :2], mesh[i, b, :2],
-                                                         mirror=k == 0)
+        size = _size_confidence(_corner_widths(mesh))
+        for i, k in zip(*np.nonzero(size > 0), strict=True):  # too small to read: no call
+            a, b = CORNERS[k]
+            points[i, k], contrast[i, k] = self._eye(image, mesh[i, a, :2], mesh[i, b, :2],
+                                                     mirror=k == 0)
         contour = points[:, :, :71].astype(np.float64)
         gap = np.linalg.norm(contour[:, :, UPPER] - contour[:, :, LOWER], axis=-1).mean(-1)
         width = np.linalg.norm(contour[:, :, 0] - contour[:, :, 8], axis=-1)
         lid = (gap / np.maximum(width, 1e-6)).astype(np.float32)
         seen = np.clip((contrast - MIN_CONTRAST) / MIN_CONTRAST, 0.0, 1.0)
-        confidence = np.minimum(_size_confidence(_corner_widths(mesh)), seen)
+        confidence = np.minimum(size, seen)
         return EyeReading(lid, confidence.astype(np.float32), points)
 
     def _eye(self, image: npt.NDArray[np.uint8], a: FloatArray, b: FloatArray, *, mirror: bool
