@@ -2,7 +2,7 @@
 
     python -m benchmarks.driver_latency
 
-The real rules (``DriverRule``, ``NoFaceRule``) run over scripted per-frame signals: 10 s of
+The real rules (``DriverRule``, ``NoFaceRule``) run over scripted per-frame signals: a minute of
 the driver on the road (the neutral pose is learnt), then the state begins and holds. Printed:
 the time from the state's first frame to the event, next to the rule's own threshold; the
 issue's target is the threshold + at most 0.1 s at 10 fps. No peer runs here: openpilot's
@@ -22,7 +22,7 @@ from facetrack.rules.driver import DriverRule
 from facetrack.rules.scene import NoFaceRule
 from facetrack.tracks import TrackSignals, TrackSnapshot
 
-ONSET_S = 10.0
+ONSET_S = 60.0
 
 
 @dataclass(frozen=True)

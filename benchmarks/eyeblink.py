@@ -14,15 +14,18 @@ glasses, FBN dark glasses, UNN camera below the face) and overall:
   (``partial`` frames, the lids moving, are left out); a face not read counts as "not closed";
 - PERCLOS per clip: the share of the annotated time with both eyes fully closed, each frame
   weighted by its own duration (the capture dropped frames: timestamps, not counts), against
-  the same share of facetrack's ``eyes_closed``; mean absolute error over the clips.
+  the same share computed from facetrack's per-frame ``eyes_closed`` (a frame whose eyes were
+  not read counts as not closed; facetrack's own PERCLOS in tracks.csv leaves such frames out
+  instead); mean absolute error over the clips.
 
-Peer, on the same frames and the same face boxes: the classic eye-aspect-ratio threshold
+Peer, on the same frames and the same faces: the classic eye-aspect-ratio threshold
 (Soukupova & Cech, CVWW 2016: the EAR of six eye points under a threshold is closed, a blink is
 at least two consecutive closed frames) on dlib's 68-point landmarks (the points that method is
-usually run with; ``dlib-bin`` and ``face_recognition_models`` from PyPI, benchmark-only: the
-68-point model's training data is non-commercial) at thresholds 0.2 and 0.25, and on Face Mesh's
-points at 0.2. ``--mesh`` adds facetrack with ``analysis.eye_model: mesh`` (its eyes before the
-iris model, through the same per-track levels).
+usually run with, in the box of dlib's own HOG detector; ``dlib-bin`` and
+``face_recognition_models`` from PyPI, benchmark-only: the 68-point model's training data is
+non-commercial) at thresholds 0.2 and 0.25, and on Face Mesh's points at 0.2. ``--mesh`` adds
+facetrack with ``analysis.eye_model: mesh`` (its eyes before the iris model, through the same
+per-track levels).
 """
 
 from __future__ import annotations
@@ -93,7 +96,9 @@ class Reading:
 
 
 class DlibEyes:
-    """EAR of both eyes from dlib's 68-point shape predictor in a given face box."""
+    """EAR of both eyes from dlib's 68-point shape predictor, in the box of dlib's own HOG
+    detector (the box the predictor was trained on) that overlaps the given face; facetrack's
+    box where HOG finds none."""
 
     def __init__(self) -> None:
         import dlib
@@ -101,11 +106,18 @@ class DlibEyes:
 
         model = face_recognition_models.pose_predictor_model_location()
         self._predict = dlib.shape_predictor(model)
+        self._detect = dlib.get_frontal_face_detector()
         self._rect = dlib.rectangle
 
     def ear(self, image: np.ndarray, box: np.ndarray) -> float:
-        x1, y1, x2, y2 = (round(float(v)) for v in box)
         rgb = np.ascontiguousarray(image[:, :, ::-1])
+        rects = list(self._detect(rgb, 0))
+        if rects:
+            xyxy = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects], float)
+            best = int(np.argmax(iou_matrix(box[None], xyxy)[0]))
+            if iou_matrix(box[None], xyxy[best][None])[0, 0] > 0.3:
+                box = xyxy[best]
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
         shape = self._predict(rgb, self._rect(x1, y1, x2, y2))
         pts = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], np.float64)
         ears = []
@@ -123,7 +135,7 @@ def run_facetrack(tracker: FaceTracker, video: Path, clip: Clip, dlib_eyes: Dlib
     closed, ear, ear68 = np.zeros(n, bool), np.full(n, np.nan), np.full(n, np.nan)
     blinks: dict[tuple[int, float], tuple[float, float]] = {}
     person: set[int] = set()
-    for result in tracker.track(video):
+    for result in tracker.track(video, finish=True):  # blinks open at the end included
         i, faces = result.frame.index, result.faces
         if i < n and len(faces) and np.isfinite(clip.boxes[i]).all():
             k = int(np.argmax(iou_matrix(clip.boxes[i][None], faces.xyxy)[0]))

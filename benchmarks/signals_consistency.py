@@ -2,8 +2,8 @@
 blinks and longest closure recomputed from faces.jsonl with the definitions written out here
 (docs/schema.md): PERCLOS is time-weighted (each analysed sample holds until the next, one frame
 across a gap), a blink is a run of `eyes_closing` frames up to `blink_max_s`, a closure a run of
-`eyes_closed` frames; a run ends at a gap (frames more than max(0.25 s, 1.5 frames) apart) or
-at a frame whose eyes could not be read.
+`eyes_closed` frames; a run ends at a gap (frames more than max(0.25 s, 1.5 frames) apart);
+frames whose eyes could not be read neither extend nor end it.
 
     python -m benchmarks.signals_consistency
 
@@ -51,17 +51,22 @@ def per_track(records: list[dict], fps: float, blink_max_s: float = 1.0
 
 def runs(samples: list[tuple[float, bool | None, bool | None]], column: int, period: float,
          gap: float) -> list[float]:
-    """Durations of the runs where ``column`` held (last - first + one frame)."""
-    out, start, last = [], None, None
+    """Durations of the runs where ``column`` held (last - first + one frame); frames whose
+    eyes were not read (None) neither extend nor end a run, which ends when the next frame read
+    comes more than ``gap`` after its last one."""
+    out: list[float] = []
+    start = last = None
     for sample in samples:
         t, on = sample[0], sample[column]
-        if start is not None and (not on or t - last > gap):
+        if on is None:
+            continue
+        if start is not None and last is not None and (not on or t - last > gap):
             out.append(last - start + period)
             start = None
         if on:
             start = t if start is None else start
             last = t
-    if start is not None:
+    if start is not None and last is not None:
         out.append(last - start + period)
     return out
 

@@ -158,6 +158,7 @@ class FaceAnalyzer:
             out.visible[row], out.closing[row], out.closed[row] = (
                 state.visible, state.closing, state.closed)
             out.pose[row], out.mouth[row] = st.pose, st.mouth
+        out.gaze[out.closing] = np.nan  # a closing lid hides the iris: no gaze from it
         angle = facing_angle(out.pose[rows, :2])
         out.looking[rows] = angle <= cfg.looking_cone_deg
         out.sharpness[rows] = _sharpness(frame.image, faces.xyxy[rows])

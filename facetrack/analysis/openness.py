@@ -5,13 +5,16 @@ from below keeps a lid ratio over half of its open value (ZJU Eyeblink). So each
 levels, per eye where it can:
 
 - **open**: the 90th percentile of the eye's lid ratio over the last ``OPEN_WINDOW_S`` of
-  confident frames, blended with the reader's population prior (worth ``OPEN_PRIOR_WEIGHT``
-  frames) while the track is young. Every frame teaches it, closed ones included: a percentile
-  this high stays at the open level unless the eyes were closed for over 90% of the window;
+  frames read outside a lid movement. A closure teaches nothing and ages nothing, so eyes held
+  closed for an hour still read closed. While the track's first ``SETTLE_S`` of samples come
+  in, the level is the widest ratio seen so far, but at least ``OPEN_FLOOR`` (0.7) x the eye
+  reader's population prior: a narrow-eyed person reads open from their first frame, and eyes
+  closed when the track starts still read closed;
 - **closed**: the median depth of the track's last lid movements (the lowest ratio / open level
   reached in each), blended with ``CLOSED_PRIOR`` (worth ``CLOSED_PRIOR_WEIGHT`` movements).
-  Only movements that start once the open level rests on its own samples teach it, so a
-  misread first frame of a narrow-eyed person does not.
+  Only movements that reach ``CLOSED_LEARN_MAX`` or deeper, and start once the open level has
+  settled, teach it, and it never rises above that: noise dips of an open eye cannot ratchet
+  it up until open eyes read closed.
 
 ``openness`` = (ratio / open level - closed level) / (1 - closed level), clipped to 0..1: 1 is
 this person's open eye, 0 their fully closed one. Two states follow from the mean openness of the
@@ -22,9 +25,10 @@ eyes seen with confidence (the mean of their ratios / open levels, then rescaled
   reopening eye that hovers at the threshold is one movement, not two);
 - **closed** (fully closed, PERCLOS's state): closing and openness below ``closed_threshold``.
 
-Chosen on ZJU Eyeblink's shared split (docs/benchmarks.md); every value on a plateau: closing
-0.45-0.55 / release 0.1-0.15 / closed 0.35-0.4 all give blink F1 0.98-0.99 and PERCLOS MAE
-0.017-0.018 there.
+A frame whose eyes cannot be read leaves the state as it was; a movement ends when the eyes
+were not read for more than ``GAP_S``. Chosen on ZJU Eyeblink's shared split
+(docs/benchmarks.md), where the thresholds sit on a plateau (closing 0.45-0.55, release
+0.1-0.15, closed 0.35-0.4 gave blink F1 0.98-0.99 in a replay of the per-frame ratios).
 """
 
 from __future__ import annotations
@@ -37,11 +41,14 @@ import numpy.typing as npt
 
 OPEN_WINDOW_S = 60.0
 OPEN_PERCENTILE = 90.0
-OPEN_PRIOR_WEIGHT = 10.0
+SETTLE_S = 0.5
+OPEN_FLOOR = 0.7
 CLOSED_PRIOR = 0.5
 CLOSED_PRIOR_WEIGHT = 2.0
+CLOSED_LEARN_MAX = 0.7
 CLOSED_MEMORY = 20  # lid movements whose depth is remembered
 RELEASE = 0.1
+GAP_S = 1.0
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -60,19 +67,20 @@ class EyeState:
 @dataclass
 class _OpenLevel:
     samples: deque[tuple[float, float]] = field(default_factory=deque)
+    settled: bool = False  # its samples once spanned SETTLE_S (for good)
 
     def add(self, t: float, ratio: float) -> None:
         self.samples.append((t, ratio))
-        while self.samples and self.samples[0][0] <= t - OPEN_WINDOW_S:
+        while self.samples[0][0] <= t - OPEN_WINDOW_S:
             self.samples.popleft()
+        self.settled = self.settled or t - self.samples[0][0] >= SETTLE_S
 
     def value(self, prior: float) -> float:
         n = len(self.samples)
-        if not n:
-            return prior
-        own = float(np.percentile(np.fromiter((r for _, r in self.samples), np.float64, n),
-                                  OPEN_PERCENTILE))
-        return max((OPEN_PRIOR_WEIGHT * prior + n * own) / (OPEN_PRIOR_WEIGHT + n), 1e-6)
+        ratios = np.fromiter((r for _, r in self.samples), np.float64, n)
+        if self.settled:
+            return max(float(np.percentile(ratios, OPEN_PERCENTILE)), 1e-6)
+        return max(float(ratios.max()) if n else 0.0, OPEN_FLOOR * prior)
 
 
 class EyeLevels:
@@ -85,15 +93,17 @@ class EyeLevels:
         self.closing = False
         self._deepest = np.inf
         self._learns = False  # the current movement started with a settled open level
+        self._last_seen: float | None = None
 
     def open_levels(self, prior: float) -> tuple[float, float]:
-        """The open lid ratio of each eye (the prior for an eye never seen)."""
+        """The open lid ratio of each eye."""
         return self._open[0].value(prior), self._open[1].value(prior)
 
     def closed_level(self) -> float:
         n = len(self._depths)
         own = float(np.median(np.fromiter(self._depths, np.float64, n))) if n else 0.0
-        return (CLOSED_PRIOR_WEIGHT * CLOSED_PRIOR + n * own) / (CLOSED_PRIOR_WEIGHT + n)
+        level = (CLOSED_PRIOR_WEIGHT * CLOSED_PRIOR + n * own) / (CLOSED_PRIOR_WEIGHT + n)
+        return min(level, CLOSED_LEARN_MAX)
 
     def step(self, t: float, lid: npt.ArrayLike, seen: npt.ArrayLike, prior: float,
              thresholds: tuple[float, float]) -> EyeState:
@@ -102,12 +112,13 @@ class EyeLevels:
         ratios, ok = np.asarray(lid, np.float64), np.asarray(seen, bool) & np.isfinite(lid)
         openness = np.full(2, np.nan)
         if not ok.any():
-            self._end_movement()  # nothing seen: a movement cannot continue across it
-            return EyeState(openness, False, False, False)
+            return EyeState(openness, False, False, False)  # unread: the state holds
+        if self._last_seen is not None and t - self._last_seen > GAP_S:
+            self._end_movement()  # not read for too long: a movement does not span it
+        self._last_seen = t
         rel = np.full(2, np.nan)
         for k in np.flatnonzero(ok):
             rel[k] = ratios[k] / self._open[k].value(prior)
-            self._open[k].add(t, float(ratios[k]))
         low = self.closed_level()
         span = max(1.0 - low, 1e-6)
         openness[ok] = np.clip((rel[ok] - low) / span, 0.0, 1.0)
@@ -116,14 +127,16 @@ class EyeLevels:
         now = mean < (closing_at + RELEASE if self.closing else closing_at)
         if now:
             if not self.closing:
-                self._learns = min(len(o.samples) for o in self._open) > OPEN_PRIOR_WEIGHT
+                self._learns = any(o.settled for o in self._open)
             self._deepest = min(self._deepest, float(rel[ok].mean()))
             self.closing = True
         else:
             self._end_movement()
+            for k in np.flatnonzero(ok):  # only eyes outside a movement teach the open level
+                self._open[k].add(t, float(ratios[k]))
         return EyeState(openness, True, now, now and mean < closed_at)
 
     def _end_movement(self) -> None:
-        if self.closing and self._learns and np.isfinite(self._deepest):
+        if self.closing and self._learns and self._deepest <= CLOSED_LEARN_MAX:
             self._depths.append(self._deepest)
         self.closing, self._deepest = False, np.inf

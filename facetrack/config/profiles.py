@@ -33,11 +33,14 @@ class DriverConfig(Strict):
     calibration_s: float = Field(
         60.0, gt=0.0,
         description="The driver's neutral head pose and gaze are the medians of their first "
-        "this many seconds watched, so a camera mounted off-axis does not read as distracted.",
+        "this many seconds watched (then fixed), so a camera mounted off-axis does not read as "
+        "distracted.",
     )
     min_calibration_s: float = Field(
-        3.0, gt=0.0,
-        description="Distraction is judged once this much of the neutral pose is learnt.",
+        10.0, gt=0.0,
+        description="Distraction is judged once this much of the neutral pose is learnt (the "
+        "median needs the road to dominate: a track that starts mid shoulder-check must not "
+        "take the mirror for the road).",
     )
     long_distraction_s: float = Field(
         3.0, gt=0.0, description="Euro NCAP long distraction: one glance away this long."
@@ -75,7 +78,8 @@ class DriverConfig(Strict):
     uncertain_s: float = Field(
         5.0, gt=0.0,
         description="The driver's eyes unreadable (too small, covered, sunglasses) or no driver "
-        "in view this long gives `uncertain`, instead of any eyes or distraction event.",
+        "in view this long gives `uncertain`, instead of any eye event (head turns are still "
+        "judged while the face is analysed).",
     )
 
     @model_validator(mode="after")
@@ -100,7 +104,7 @@ class MonitoringConfig(Strict):
     trend_window_s: float = Field(
         600.0, gt=0.0,
         description="`fatigue_trend` compares the last this-many seconds of a person with "
-        "their own first ones (so it needs a track of twice this).",
+        "their own first ones, once the two do not overlap (a track of twice this).",
     )
     perclos_rise: float = Field(
         0.05, gt=0.0, le=1.0, description="PERCLOS must rise by at least this (absolute)."

@@ -47,8 +47,9 @@ def boxes(image: Image, result: FrameResult) -> None:
         colour = RED if closed else (GREEN if looking else YELLOW)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick)
         label = f"#{int(faces.track_id[i])}"
+        visible = faces.attrs.get("eyes_visible", np.ones(len(faces), bool))[i]
         if analysed:
-            label += " closed" if closed else " open"
+            label += " closed" if closed else (" open" if visible else " eyes?")
         if faces.identity is not None and faces.identity.name[i]:
             label += f" {faces.identity.name[i]}"
         cv2.putText(image, label, (x1, max(12, y1 - 5)), cv2.FONT_HERSHEY_SIMPLEX,

@@ -109,7 +109,7 @@ def track_file(
     t0 = time.perf_counter()
     frames = 0
     with ExitStack() as stack:
-        info, results = stack.enter_context(tracker.open(source))
+        info, results = stack.enter_context(tracker.open(source, finish=True))
         thumbs = Thumbnails(out) if thumbnails else None
         table = TracksTable(out, info.fps, thumbs)
         # tracks.csv is written on every exit path, so a broken input keeps its summaries
@@ -123,8 +123,15 @@ def track_file(
         if video:
             sinks.append(stack.enter_context(AnnotatedVideoWriter(
                 out / "annotated.mp4", info.width, info.height, info.fps)))
+        blinks = sinks[2]
         room = DiskRoom(out)
+        last_frame = None
         for result in results:
+            if result.frame is last_frame:  # the tracks' end (open(finish=True)): no new frame
+                table.consume(result)
+                blinks.consume(result)  # a blink still open on the last frame is written
+                break
+            last_frame = result.frame
             room.check(frames)
             for sink in sinks:
                 sink.consume(result)

@@ -139,9 +139,12 @@ class FaceTracker:
 
     @contextmanager
     def open(self, source: str | Path | Source, *, zones: Sequence[Zone] = (),
-             extra: Sequence[Stage] = ()) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
+             extra: Sequence[Stage] = (), finish: bool = False
+             ) -> Iterator[tuple[SourceInfo, Iterator[FrameResult]]]:
         """Open ``source`` (a path, or a ``Source`` such as ``LiveSource``, which this closes)
-        and give its info plus the iterator of results (pipelined).
+        and give its info plus the iterator of results (pipelined). With ``finish``, once the
+        input ended the iterator gives one more result: no faces, on the last frame, the
+        snapshots of every track ending there (their open blinks and spells closed).
 
         One input at a time per ``FaceTracker`` (its models are shared): opening a second one
         while the first is running raises ``RuntimeError``."""
@@ -158,13 +161,14 @@ class FaceTracker:
                 src = stack.enter_context(opened)
                 pipeline = self.pipeline(src.info, stack, zones=zones, extra=extra)
                 with pipeline.run(src) as results:
-                    yield src.info, results
+                    yield src.info, _finished(results, pipeline) if finish else results
         finally:
             self._busy = False
 
-    def track(self, source: str | Path) -> Iterator[FrameResult]:
-        """Yield one ``FrameResult`` per input frame, in order (frames with no face included)."""
-        with self.open(source) as (_, results):
+    def track(self, source: str | Path, *, finish: bool = False) -> Iterator[FrameResult]:
+        """Yield one ``FrameResult`` per input frame, in order (frames with no face included);
+        with ``finish``, then the tracks' end (``open``)."""
+        with self.open(source, finish=finish) as (_, results):
             yield from results
 
     def analyze_file(self, source: str | Path) -> list[TrackSummary]:
@@ -176,3 +180,12 @@ class FaceTracker:
             for result in results:
                 table.consume(result)
         return table.summaries()
+
+
+def _finished(results: Iterator[FrameResult], pipeline: Pipeline) -> Iterator[FrameResult]:
+    last = None
+    for result in results:
+        last = result
+        yield result
+    if last is not None:
+        yield pipeline.finish(last)

@@ -1,11 +1,12 @@
 """``events.profile: driver``: Euro NCAP's driver states with openpilot's mechanics, per watched
 track (docs/driver.md gives each definition with its source).
 
-Every duration is measured on the frames' timestamps from the first sample of the state, and an
-event fires on the first analysed frame at or past its threshold, so it is never more than one
-frame interval late (0.1 s at 10 fps); closures, time sharing and the budget count each frame as
-the interval it stands for, so they fire on the frame that completes their threshold
-(``python -m benchmarks.driver_latency``). Glances come from
+Every duration is measured on the frames' timestamps, each analysed frame counting the interval
+since the one before (as the signals' spells count a closure seen on k frames as k intervals),
+and an event fires on the frame that completes its threshold: never later than the threshold
+after the state's first frame plus one frame interval (``python -m benchmarks.driver_latency``).
+Head pose is the analyser's smoothed one (``analysis.smoothing``): a turn just past the road
+cone crosses it a few frames after the head does. Glances come from
 ``driver_state.Attention``; eye closures are the signals' fully-closed spell (``closed_since``),
 which a frame with unreadable eyes ends, so a driver whose eyes cannot be read raises
 ``uncertain``, never ``microsleep`` or ``sleep``.
@@ -43,14 +44,15 @@ class DriverState:
 
     attention: Attention
     last_t: float | None = None
-    away_since: float | None = None
+    away_s: float | None = None  # the current glance away so far (None: on the road)
     away_kind: Glance = "road"
     away_fired: bool = False
-    on_road_since: float | None = None
+    road_s: float = 0.0  # back on the road without a break
+    #: glances since time sharing last reset
     glances: dict[str, int] = field(default_factory=lambda: {"owl": 0, "lizard": 0})
     away_times: deque[tuple[float, float]] = field(default_factory=deque)  # (t, seconds away)
     vats_fired: bool = False
-    inattentive_since: float | None = None
+    inattentive_s: float = 0.0
     unresponsive_fired: bool = False
     budget: float = 1.0
     budget_level: str | None = None
@@ -81,8 +83,9 @@ class DriverRule:
         events += self._glance(glance, dt, state, now, head)
         events += self._closure(s, state, head)
         away = glance in ("owl", "lizard")
-        events += self._unresponsive(away or s.eyes_closed, state, now, head)
-        events += self._budget(away or s.eyes_closed, dt, state, head)
+        events += self._unresponsive(away or s.eyes_closed, dt, state, head)
+        if away or s.eyes_closed or s.eyes_visible:  # unreadable eyes: the budget holds
+            events += self._budget(away or s.eyes_closed, dt, state, head)
         return events
 
     def _uncertain(self, s: TrackSignals, state: DriverState, now: Now, head: Head
@@ -96,42 +99,42 @@ class DriverRule:
 
     def _glance(self, glance: Glance, dt: float, state: DriverState, now: Now, head: Head
                 ) -> list[Event]:
+        """Each sample counts the interval before it, as the signals' spells count frames."""
         cfg = self.config
-        away = glance in ("owl", "lizard")
-        if away:
-            if state.away_since is None:
-                state.away_since, state.away_kind, state.away_fired = now.t, glance, False
-            elif glance == "owl":
+        if glance in ("owl", "lizard"):
+            if state.away_s is None:
+                state.away_s, state.away_kind, state.away_fired = 0.0, glance, False
+                state.glances[glance] += 1
+            elif glance == "owl" and state.away_kind == "lizard":
                 state.away_kind = "owl"  # a turned head makes the glance an owl one
-            state.on_road_since = None
+                state.glances["lizard"] -= 1
+                state.glances["owl"] += 1
+            state.away_s += dt
+            state.road_s = 0.0
             if dt > 0:
                 state.away_times.append((now.t, dt))
         else:
-            if state.away_since is not None:
-                state.glances[state.away_kind] += 1
-                state.away_since = None
-            if state.on_road_since is None:
-                state.on_road_since = now.t
-            if now.t - state.on_road_since >= cfg.vats_reset_s - EPS:
-                state.away_times.clear()  # back on the road long enough: time sharing resets
+            state.away_s = None
+            state.road_s += dt
+            if state.road_s >= cfg.vats_reset_s - EPS:
+                # back on the road long enough: time sharing starts again
+                state.away_times.clear()
+                state.glances = {"owl": 0, "lizard": 0}
                 state.vats_fired = False
         while state.away_times and state.away_times[0][0] <= now.t - cfg.vats_window_s:
             state.away_times.popleft()
         events: list[Event] = []
-        if state.away_since is not None and not state.away_fired and \
-                now.t - state.away_since >= cfg.long_distraction_s - EPS:
+        if state.away_s is not None and not state.away_fired and \
+                state.away_s >= cfg.long_distraction_s - EPS:
             state.away_fired = True
-            events.append(LongDistraction(**head, duration_s=now.t - state.away_since,
+            events.append(LongDistraction(**head, duration_s=state.away_s,
                                           glance=state.away_kind))
         total = sum(seconds for _, seconds in state.away_times)
         if not state.vats_fired and total >= cfg.vats_away_s - EPS:
             state.vats_fired = True
-            counts = dict(state.glances)
-            if state.away_since is not None:
-                counts[state.away_kind] += 1
             events.append(AttentionTimeSharing(
-                **head, away_s=total, window_s=cfg.vats_window_s, owl_glances=counts["owl"],
-                lizard_glances=counts["lizard"]))
+                **head, away_s=total, window_s=cfg.vats_window_s,
+                owl_glances=state.glances["owl"], lizard_glances=state.glances["lizard"]))
         return events
 
     def _closure(self, s: TrackSignals, state: DriverState, head: Head) -> list[Event]:
@@ -146,18 +149,16 @@ class DriverRule:
                 events.append(cls(**head, duration_s=closed_for))
         return events
 
-    def _unresponsive(self, inattentive: bool, state: DriverState, now: Now, head: Head
+    def _unresponsive(self, inattentive: bool, dt: float, state: DriverState, head: Head
                       ) -> list[Event]:
         if not inattentive:
-            state.inattentive_since, state.unresponsive_fired = None, False
+            state.inattentive_s, state.unresponsive_fired = 0.0, False
             return []
-        if state.inattentive_since is None:
-            state.inattentive_since = now.t
-        lasted = now.t - state.inattentive_since
-        if state.unresponsive_fired or lasted < self.config.unresponsive_s - EPS:
+        state.inattentive_s += dt
+        if state.unresponsive_fired or state.inattentive_s < self.config.unresponsive_s - EPS:
             return []
         state.unresponsive_fired = True
-        return [Unresponsive(**head, duration_s=lasted)]
+        return [Unresponsive(**head, duration_s=state.inattentive_s)]
 
     def _budget(self, distracted: bool, dt: float, state: DriverState, head: Head
                 ) -> list[Event]:

@@ -4,9 +4,10 @@ turned (an "owl" glance), away with the eyes only (a "lizard" glance), or not ye
 "On the road" is relative to the driver's own neutral pose, the way openpilot calibrates its
 driver monitor: the median head pose (yaw, pitch) and iris gaze of the first
 ``calibration_s`` watched, so a camera mounted off-axis or a driver who sits turned does not
-read as distracted. Until ``min_calibration_s`` of it is learnt, nothing is judged; after that
-only samples judged on the road teach it (as openpilot learns only while the driver is not
-distracted), so glances away in the first minute do not become the road.
+read as distracted. Every sample of that first minute teaches it (a median: a driver looks at
+the road most of the time, so glances away do not move it, and a track that starts mid
+shoulder-check is corrected as soon as the road dominates); nothing is judged before
+``min_calibration_s`` of it. After the first minute it is fixed.
 
 - owl: the head turned more than ``road_yaw_deg`` either side, or tilted down more than
   ``road_pitch_down_deg`` (looking up is not counted, as in openpilot);
@@ -33,6 +34,8 @@ Glance = Literal["road", "owl", "lizard", "calibrating"]
 GAZE_PER_SIN = 0.4
 #: a pause between samples longer than this does not count towards calibration
 MAX_STEP_S = 1.0
+#: samples kept for the medians (a minute at 60 fps)
+MAX_SAMPLES = 3600
 
 
 @dataclass
@@ -45,7 +48,7 @@ class NeutralPose:
 
     def add(self, dt: float, pose: tuple[float, float], gaze: tuple[float, float] | None,
             calibration_s: float) -> None:
-        if self.learnt_s >= calibration_s:
+        if self.learnt_s >= calibration_s or len(self.poses) >= MAX_SAMPLES:
             return
         self.learnt_s += min(dt, MAX_STEP_S)
         self.poses.append(pose)
@@ -76,13 +79,10 @@ class Attention:
         cfg = self.config
         if pose is None:
             return "calibrating"
+        self.neutral.add(dt, (pose[0], pose[1]), gaze, cfg.calibration_s)
         if self.neutral.learnt_s < cfg.min_calibration_s:
-            self.neutral.add(dt, (pose[0], pose[1]), gaze, cfg.calibration_s)
             return "calibrating"
-        glance = self._judge(pose, gaze)
-        if glance == "road":
-            self.neutral.add(dt, (pose[0], pose[1]), gaze, cfg.calibration_s)
-        return glance
+        return self._judge(pose, gaze)
 
     def _judge(self, pose: tuple[float, float, float], gaze: tuple[float, float] | None
                ) -> Glance:

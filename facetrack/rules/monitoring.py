@@ -72,8 +72,8 @@ class FatigueTrendRule:
             return []
         while len(mem.recent) > 1 and mem.recent[1].t <= now.t - window:
             mem.recent.popleft()
-        if now.t - mem.recent[0].t < window - SAMPLE_EVERY_S:
-            return []
+        if now.t - mem.start.t < 2 * window - SAMPLE_EVERY_S:
+            return []  # the last window still overlaps the first one
         return self._compare(mem, totals.since(mem.recent[0]), now, track.track_id)
 
     def _compare(self, mem: TrendMemory, last: tuple[float, float | None], now: Now,

@@ -6,7 +6,8 @@ are spells (``spells.Spell``): a lid movement (the analyser's ``eyes_closing``) 
 ``blink_max_s`` is a blink, kept as an interval (``Blink``: start, end, time fully closed); a
 fully-closed spell (``eyes_closed``) is a closure (``closed_for_s``, the longest one, PERCLOS);
 a mouth spell of at least ``yawn_min_s`` is a yawn. A frame whose eyes could not be read
-(``eyes_visible`` False) ends the eye spells and is not in PERCLOS. A gap in the samples (the
+(``eyes_visible`` False) is not in PERCLOS and steps no eye spell: an eye spell continues across
+such frames as across frames not analysed, up to ``max_gap_s``. A gap in the samples (the
 face not analysed for longer than ``max_gap_s``) ends every open spell, so none stretches
 across it. PERCLOS is
 ``perclos.Perclos``. Zones: the time each current visit started (box centre inside).
@@ -112,17 +113,20 @@ class TrackSignalState:
         self.away.step(not x.looking, x.t)
 
     def _eye_sample(self, x: Sample) -> None:
+        assert self.perclos is not None and self._settings is not None
         self.closed_now = x.closed and x.eyes_visible
         self.eyes_visible = x.eyes_visible
-        if x.eyes_visible:
-            self.eyes_unseen_since = None
-        elif self.eyes_unseen_since is None:
-            self.eyes_unseen_since = x.t
-        assert self.perclos is not None
         if not x.eyes_visible:
-            self._end_eye_spells()  # unreadable eyes are neither open nor closed
+            # unreadable eyes are neither open nor closed: nothing is stepped, and a spell
+            # continues across them like across frames not analysed, up to max_gap_s
+            if self.eyes_unseen_since is None:
+                self.eyes_unseen_since = x.t
             self.perclos.pause()
             return
+        self.eyes_unseen_since = None
+        last = self.lids.last  # a closure is inside a lid movement: its last is the later
+        if last is not None and x.t - last > self._settings.max_gap_s:
+            self._end_eye_spells()
         self._closed_spell(self.eyes.step(x.closed, x.t))
         start = self.lids.start
         self._movement(start, self.lids.step(x.closing, x.t))

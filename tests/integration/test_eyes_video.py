@@ -66,6 +66,22 @@ def test_blinks_csv_lists_the_labelled_blinks_with_their_times(data_dir: Path,
 
 
 @pytest.mark.data
+def test_a_blink_under_way_when_the_file_ends_is_written(data_dir: Path, tmp_path: Path) -> None:
+    """The clip cut in the middle of its first blink (frames 14-23 labelled): the blink is in
+    blinks.csv, and tracks.csv counts the same blinks as blinks.csv lists."""
+    frames = frames_of(clip_path(data_dir))[:19]
+    video = write_video(tmp_path / "cut.mp4", frames, fps=30)
+    out = tmp_path / "out"
+    done = facetrack("track", str(video), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = (out / "blinks.csv").read_text().splitlines()[1:]
+    assert len(rows) == 1, rows
+    with (out / "tracks.csv").open() as fh:
+        (track,) = list(csv.DictReader(fh))
+    assert int(track["blinks"]) == 1
+
+
+@pytest.mark.data
 def test_a_face_too_small_for_its_eyes_reads_uncertain(data_dir: Path, tmp_path: Path) -> None:
     """The clip at 96x72: the face (~50 px) is analysed, its eyes (~8 px) are too small to
     read: eyes_closed is null on every frame, no blink is invented."""
