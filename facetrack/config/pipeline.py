@@ -147,6 +147,14 @@ class AnalysisConfig(Strict):
         "pose and mouth openness (1 = no smoothing).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "open_ear_prior" in data:
+            raise ValueError("analysis.open_ear_prior was removed: each person's open eye level "
+                             "is now learnt from their own first frames (docs/schema.md)")
+        return data
+
     @model_validator(mode="after")
     def _closed_within_closing(self) -> AnalysisConfig:
         if self.eyes_closed_threshold > self.eyes_closing_threshold:

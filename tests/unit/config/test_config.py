@@ -128,3 +128,8 @@ def test_detector_kind_picks_the_backend() -> None:
     assert type(make_detector(cfg.detector)) is BACKENDS["yunet"]
     with pytest.raises(ValueError, match=r"detector\.kind"):
         TrackerConfig.model_validate({"detector": {"kind": "mtcnn"}})
+
+
+def test_a_removed_analysis_key_names_what_replaced_it() -> None:
+    with pytest.raises(ValueError, match="open_ear_prior was removed"):
+        TrackerConfig.model_validate({"analysis": {"open_ear_prior": 0.3}})
