@@ -25,10 +25,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 import numpy.typing as npt
-from ai_edge_litert.interpreter import Interpreter
 
 from facetrack import models
-from facetrack._native import native_stderr_silenced
+from facetrack.analysis.landmarks import load_tflite
 from facetrack.analysis.signals import eye_aspect_ratio
 from facetrack.errors import ModelError
 from facetrack.geometry import apply_affine, invert_affine, rotated_square_transform
@@ -131,12 +130,7 @@ class IrisEyes:
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
         path = model_path if model_path is not None else models.locate("iris")
-        try:
-            with native_stderr_silenced():
-                self._net = Interpreter(model_path=str(path), num_threads=threads)
-                self._net.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{path}: cannot load as a TFLite model ({exc})") from None
+        self._net = load_tflite(path, threads)
         inp = self._net.get_input_details()
         shape = tuple(int(v) for v in inp[0]["shape"])
         by_len = {int(np.prod(o["shape"])): int(o["index"]) for o in self._net.get_output_details()}

@@ -34,6 +34,20 @@ ROI_SCALE = 1.35
 _INV_255 = np.float32(1.0 / 255.0)
 
 
+def load_tflite(path: Path, threads: int = 1) -> Interpreter:
+    """A LiteRT interpreter for the model file at ``path``, tensors allocated; ``ModelError``
+    (one line) when the file is missing or not a TFLite model."""
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    try:
+        with native_stderr_silenced():
+            net = Interpreter(model_path=str(path), num_threads=threads)
+            net.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"{path}: cannot load as a TFLite model ({exc})") from None
+    return net
+
+
 class FaceMeshLandmarker:
     """468 Face Mesh points ``(n,468,3)`` in image pixels and a presence score per face.
 
@@ -50,14 +64,7 @@ class FaceMeshLandmarker:
         self, model_path: Path | None = None, threads: int = 1, roi_scale: float = ROI_SCALE
     ) -> None:
         path = model_path if model_path is not None else models.locate("face_mesh")
-        if not path.is_file():
-            raise ModelError(f"{path}: face mesh model file not found")
-        try:
-            with native_stderr_silenced():
-                self._net = Interpreter(model_path=str(path), num_threads=threads)
-                self._net.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{path}: cannot load as a TFLite model ({exc})") from None
+        self._net = load_tflite(path, threads)
         inp = self._net.get_input_details()
         outs = self._net.get_output_details()
         shape = tuple(int(v) for v in inp[0]["shape"])
