@@ -8,24 +8,37 @@ events) and configs, and the errors.
 
 from typing import TYPE_CHECKING, Any
 
-from facetrack.analysis.summary import TrackSummary
-from facetrack.config import TrackerConfig
 from facetrack.errors import ConfigError, DecodeError, FacetrackError, InputError, ModelError
-from facetrack.faces import Faces, Identity
-from facetrack.frames import Frame, SourceInfo
-from facetrack.pipeline import FaceTracker
-from facetrack.pipeline.jobs import find_faces_in_file, predict_stream, track_file
-from facetrack.results import FrameResult
-from facetrack.tracks import TrackSnapshot
 
 if TYPE_CHECKING:
+    from facetrack.analysis.summary import TrackSummary
+    from facetrack.config import TrackerConfig
     from facetrack.config.service import MonitorConfig
+    from facetrack.faces import Faces, Identity
+    from facetrack.frames import Frame, SourceInfo
+    from facetrack.pipeline import FaceTracker
+    from facetrack.pipeline.jobs import find_faces_in_file, predict_stream, track_file
     from facetrack.recognition.gallery import FaceDatabase
     from facetrack.recognition.recognizer import FaceRecognizer
+    from facetrack.results import FrameResult
     from facetrack.service.monitor import Monitor
+    from facetrack.tracks import TrackSnapshot
 
-#: loaded on first use: a file job needs neither SQL, Prometheus nor Apprise (memory, start-up)
+#: loaded on first use, so ``import facetrack`` (and the CLI's start, which a Ctrl-C may
+#: interrupt) is quick: a file job needs neither SQL, Prometheus nor Apprise
 _LAZY = {
+    "TrackSummary": "facetrack.analysis.summary",
+    "TrackerConfig": "facetrack.config",
+    "Faces": "facetrack.faces",
+    "Identity": "facetrack.faces",
+    "Frame": "facetrack.frames",
+    "SourceInfo": "facetrack.frames",
+    "FaceTracker": "facetrack.pipeline",
+    "find_faces_in_file": "facetrack.pipeline.jobs",
+    "predict_stream": "facetrack.pipeline.jobs",
+    "track_file": "facetrack.pipeline.jobs",
+    "FrameResult": "facetrack.results",
+    "TrackSnapshot": "facetrack.tracks",
     "FaceDatabase": "facetrack.recognition.gallery",
     "FaceRecognizer": "facetrack.recognition.recognizer",
     "Monitor": "facetrack.service.monitor",

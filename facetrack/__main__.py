@@ -1,3 +1,19 @@
-from facetrack.cli import app
+"""``python -m facetrack`` and the ``facetrack`` command."""
 
-app(prog_name="facetrack")
+import sys
+
+
+def main() -> None:
+    """Run the CLI. Ctrl-C while it is still starting (its modules take a second or more to
+    load on a busy machine) ends it like Ctrl-C later on: one line, exit 130, no traceback."""
+    try:
+        from facetrack.cli import app
+
+        app(prog_name="facetrack")
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.builders import assert_one_line_error, facetrack, write_video
+from tests.builders import assert_one_line_error, facetrack, wait_until, write_video
 from tests.integration.servers import fill_disk, small_disk
 
 pytestmark = pytest.mark.data
@@ -179,9 +179,12 @@ def test_tiny_and_odd_inputs_are_one_line_results(tmp_path: Path) -> None:
 
 def test_ctrl_c_while_the_models_load(tmp_path: Path, data_dir: Path) -> None:
     video = data_dir / "synth_tracks" / "synth03" / "video.mp4"
+    out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "facetrack", "track", str(video), "--out",
-                             str(tmp_path / "out"), "-q"], stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+                             str(out), "-q"], stderr=subprocess.PIPE, text=True)
+    # the output folder is made just before the models load: interrupt right then (a fixed
+    # delay lands anywhere in Python's start-up on a loaded machine)
+    assert wait_until(out.is_dir, timeout=60)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err
