@@ -3,7 +3,7 @@
 Face Mesh alone places the eyelids poorly: on ZJU Eyeblink its eye aspect ratio barely moves
 when the eyes close (through the same per-track levels it finds none of the 152 labelled blinks,
 docs/benchmarks.md). MediaPipe's own answer is its iris landmark model, which refines 71
-eye-contour points and 5 iris points on a 64x64 crop of one eye (blink F1 0.98 there). The
+eye-contour points and 5 iris points on a 64x64 crop of one eye (blink F1 0.977 there). The
 crop follows MediaPipe's iris graph: a square centred between the eye corners, 2.3 x their
 distance wide, rotated so the corners are level; the subject's left eye is mirrored, because
 the model is trained on one side.
