@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from facetrack.events import Alert, Event
 from facetrack.faces import Faces
 from facetrack.frames import Frame
@@ -83,7 +81,7 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
         out["eye_openness"] = [_num(v, 3) for v in attrs["eye_openness"][i]]
         if "eye_confidence" in attrs:
             out["eye_confidence"] = [_num(v, 2) for v in attrs["eye_confidence"][i]]
-        if attrs.get("eyes_visible", np.ones(len(faces), bool))[i]:  # else uncertain: null
+        if "eyes_visible" not in attrs or attrs["eyes_visible"][i]:  # else uncertain: null
             out["eyes_closing"] = bool(attrs["eyes_closing"][i]) if "eyes_closing" in attrs \
                 else None
             out["eyes_closed"] = bool(attrs["eyes_closed"][i])

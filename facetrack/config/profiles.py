@@ -87,6 +87,10 @@ class DriverConfig(Strict):
         if not self.microsleep_s < self.sleep_s:
             raise ValueError(f"microsleep_s ({self.microsleep_s}) must be below sleep_s "
                              f"({self.sleep_s})")
+        if self.min_calibration_s > self.calibration_s:
+            raise ValueError(f"min_calibration_s ({self.min_calibration_s}) cannot exceed "
+                             f"calibration_s ({self.calibration_s}): distraction would never "
+                             "be judged")
         if self.vats_away_s > self.vats_window_s:
             raise ValueError(f"vats_away_s ({self.vats_away_s}) cannot exceed vats_window_s "
                              f"({self.vats_window_s})")

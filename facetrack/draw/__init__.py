@@ -47,7 +47,7 @@ def boxes(image: Image, result: FrameResult) -> None:
         colour = RED if closed else (GREEN if looking else YELLOW)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick)
         label = f"#{int(faces.track_id[i])}"
-        visible = faces.attrs.get("eyes_visible", np.ones(len(faces), bool))[i]
+        visible = "eyes_visible" not in faces.attrs or bool(faces.attrs["eyes_visible"][i])
         if analysed:
             label += " closed" if closed else (" open" if visible else " eyes?")
         if faces.identity is not None and faces.identity.name[i]:

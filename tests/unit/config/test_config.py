@@ -133,3 +133,10 @@ def test_detector_kind_picks_the_backend() -> None:
 def test_a_removed_analysis_key_names_what_replaced_it() -> None:
     with pytest.raises(ValueError, match="open_ear_prior was removed"):
         TrackerConfig.model_validate({"analysis": {"open_ear_prior": 0.3}})
+
+
+def test_driver_calibration_that_never_ends_is_refused() -> None:
+    from facetrack.config.profiles import DriverConfig
+
+    with pytest.raises(ValueError, match="distraction would never be judged"):
+        DriverConfig(calibration_s=5.0, min_calibration_s=10.0)
