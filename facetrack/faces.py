@@ -19,9 +19,16 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ObjectArray = npt.NDArray[np.object_]
 
+#: ``attrs["pose_source"]`` codes: no pose, Face Mesh's fit, the detector's 5 keypoints
+POSE_NONE, POSE_MESH, POSE_KEYPOINTS = 0, 1, 2
+#: how faces.jsonl and the analytics name them
+POSE_SOURCE_NAMES = {POSE_MESH: "mesh", POSE_KEYPOINTS: "keypoints"}
+
 #: Documented keys of ``Faces.attrs`` and the per-row shape of each.
 ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "head_pose": (3,),  # yaw, pitch, roll in degrees (AFLW2000-3D convention, docs/schema.md)
+    "pose_source": (),  # int8: 0 none, 1 Face Mesh, 2 the 5-keypoint fallback
+    "pose_confidence": (),  # 0..1: mesh presence score, or the fallback's (at most 0.45)
     "eye_openness": (2,),  # subject's left, right eye; 0 = the track's closed, 1 its open level
     "eye_confidence": (2,),  # 0..1 per eye (size, turned away, covered); NaN openness below bar
     "eyes_visible": (),  # bool: at least one eye read with confidence (else eyes uncertain)
@@ -30,7 +37,7 @@ ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "eye_points": (2, 76, 2),  # iris model: 71 contour + 5 iris points per eye, image pixels
     "gaze": (2,),  # iris offset in eye widths (+x image right, +y down); NaN: not read
     "mouth_open": (),  # 0..1
-    "looking": (),  # bool: facing the camera within the configured cone
+    "looking": (),  # bool: facing the camera within the configured cone (any pose source)
     "landmark_score": (),  # Face Mesh presence score 0..1
     "quality": (),  # 0..1 face quality used for thumbnails (size, frontalness, sharpness)
     "analysed": (),  # bool: landmarks ran on this face (False: too small; values are NaN/False)

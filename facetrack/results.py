@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from facetrack.events import Alert, Event
-from facetrack.faces import Faces
+from facetrack.faces import POSE_SOURCE_NAMES, Faces
 from facetrack.frames import Frame
 from facetrack.tracks import TrackSnapshot
 
@@ -69,6 +69,8 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
         "score": round(float(faces.score[i]), 4),
         "keypoints": [[round(float(x), 1), round(float(y), 1)] for x, y in faces.keypoints[i]],
         "head_pose": None,
+        "pose_source": None,
+        "pose_confidence": None,
         "eye_openness": None,
         "eye_confidence": None,
         "eyes_closing": None,
@@ -76,8 +78,14 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
         "mouth_open": None,
         "looking": None,
     }
-    if analysed:
+    source = int(attrs["pose_source"][i]) if "pose_source" in attrs else int(analysed)
+    if source:
         out["head_pose"] = [_num(v, 1) for v in attrs["head_pose"][i]]
+        out["pose_source"] = POSE_SOURCE_NAMES.get(source)
+        if "pose_confidence" in attrs:
+            out["pose_confidence"] = _num(attrs["pose_confidence"][i], 2)
+        out["looking"] = bool(attrs["looking"][i])
+    if analysed:
         out["eye_openness"] = [_num(v, 3) for v in attrs["eye_openness"][i]]
         if "eye_confidence" in attrs:
             out["eye_confidence"] = [_num(v, 2) for v in attrs["eye_confidence"][i]]
@@ -86,7 +94,6 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
                 else None
             out["eyes_closed"] = bool(attrs["eyes_closed"][i])
         out["mouth_open"] = _num(attrs["mouth_open"][i], 3)
-        out["looking"] = bool(attrs["looking"][i])
     if faces.identity is not None:  # recognition on: the track's identity (docs/schema.md)
         out["identity"] = identity_json(faces, i)
     return out

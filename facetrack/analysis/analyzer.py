@@ -1,11 +1,17 @@
 """``FaceAnalyzer``: Face Mesh landmarks and the per-face signals read from them.
 
-``process`` adds to each tracked face ``landmarks`` and the attrs ``head_pose``,
-``eye_openness``, ``eye_confidence``, ``eyes_visible``, ``eyes_closing``, ``eyes_closed``,
-``eye_points`` and ``gaze`` (iris model), ``mouth_open``, ``looking``, ``quality``, ``sharpness``,
-``landmark_score`` and ``analysed``. Faces smaller than ``min_face_size`` are not analysed
-(``analysed`` False, values NaN/False), nor are faces whose Face Mesh presence score is below
-``min_landmark_score`` (occluded, cut-off or falsely detected faces).
+``process`` adds to each tracked face ``landmarks`` and the attrs ``head_pose`` (with
+``pose_source`` and ``pose_confidence``), ``eye_openness``, ``eye_confidence``,
+``eyes_visible``, ``eyes_closing``, ``eyes_closed``, ``eye_points`` and ``gaze`` (iris model),
+``mouth_open``, ``looking``, ``quality``, ``sharpness``, ``landmark_score`` and ``analysed``.
+Faces smaller than ``min_face_size`` are not analysed (``analysed`` False, values NaN/False),
+nor are faces whose Face Mesh presence score is below ``min_landmark_score`` (occluded, cut-off
+or falsely detected faces).
+
+Head pose: from the mesh where it was read (``pose_source`` ``POSE_MESH``, confidence its
+presence score), else, with ``analysis.pose_fallback`` on, from the detector's 5 keypoints
+(``POSE_KEYPOINTS``, ``analysis.keypoint_pose``; confidence at most 0.45), so a face turned away
+still counts as not ``looking`` instead of vanishing from the statistics.
 
 Eyes: each eye's lid ratio (``analysis.eyes``, the iris model by default) on the track's own
 scale between its closed and open levels (``analysis.openness``), so people with narrow eyes or
@@ -27,11 +33,12 @@ import numpy as np
 import numpy.typing as npt
 
 from facetrack.analysis.eyes import EyeReader, IrisEyes, MeshEyes, iris_gaze
+from facetrack.analysis.keypoint_pose import keypoint_confidence, keypoint_pose
 from facetrack.analysis.openness import EyeLevels
 from facetrack.analysis.quality import face_quality
 from facetrack.analysis.signals import facing_angle, mouth_openness
 from facetrack.config.pipeline import AnalysisConfig
-from facetrack.faces import Faces
+from facetrack.faces import POSE_KEYPOINTS, POSE_MESH, POSE_NONE, Faces
 from facetrack.frames import Frame
 from facetrack.geometry import crop
 from facetrack.results import FrameResult
@@ -53,6 +60,8 @@ class _Out:
 
     n: int
     pose: npt.NDArray[np.float32] = field(init=False)
+    pose_source: npt.NDArray[np.int8] = field(init=False)
+    pose_conf: npt.NDArray[np.float32] = field(init=False)
     openness: npt.NDArray[np.float32] = field(init=False)
     eye_conf: npt.NDArray[np.float32] = field(init=False)
     visible: npt.NDArray[np.bool_] = field(init=False)
@@ -70,6 +79,8 @@ class _Out:
     def __post_init__(self) -> None:
         n = self.n
         self.pose = np.full((n, 3), np.nan, np.float32)
+        self.pose_source = np.zeros(n, np.int8)
+        self.pose_conf = np.zeros(n, np.float32)
         self.openness = np.full((n, 2), np.nan, np.float32)
         self.eye_conf = np.zeros((n, 2), np.float32)
         self.visible = np.zeros(n, bool)
@@ -122,9 +133,14 @@ class FaceAnalyzer:
             rows, pts, score = rows[good], pts[good], score[good]
             if len(rows):
                 self._read(frame, faces, records, rows, pts, score, out)
+        if self._config.pose_fallback:
+            self._keypoint_pose(faces, records, out)
+        posed = np.flatnonzero(out.pose_source != POSE_NONE)
+        out.looking[posed] = facing_angle(out.pose[posed, :2]) <= self._config.looking_cone_deg
         extra = {} if out.eye_points is None else {"eye_points": out.eye_points}
         return faces.replace(landmarks=out.landmarks).with_attrs(
-            head_pose=out.pose, eye_openness=out.openness, eye_confidence=out.eye_conf,
+            head_pose=out.pose, pose_source=out.pose_source, pose_confidence=out.pose_conf,
+            eye_openness=out.openness, eye_confidence=out.eye_conf,
             eyes_visible=out.visible, eyes_closing=out.closing, eyes_closed=out.closed,
             gaze=out.gaze, **extra,
             mouth_open=out.mouth, looking=out.looking, landmark_score=out.lm_score,
@@ -152,6 +168,7 @@ class FaceAnalyzer:
             record = records.get(int(faces.track_id[row]))
             st = record.state_of(FaceState) if record is not None else FaceState()
             self._smooth(st, raw_pose[k], float(raw_mouth[k]))
+            out.pose_source[row], out.pose_conf[row] = POSE_MESH, score[k]
             state = st.eyes.step(frame.timestamp, eyes.lid[k], seen[k], self._eyes.open_prior,
                                  thresholds)
             out.openness[row] = state.openness
@@ -160,16 +177,36 @@ class FaceAnalyzer:
             out.pose[row], out.mouth[row] = st.pose, st.mouth
         out.gaze[out.closing] = np.nan  # a closing lid hides the iris: no gaze from it
         angle = facing_angle(out.pose[rows, :2])
-        out.looking[rows] = angle <= cfg.looking_cone_deg
         out.sharpness[rows] = _sharpness(frame.image, faces.xyxy[rows])
         out.quality[rows] = face_quality(
             faces.wh[rows, 1], faces.score[rows], frontal=np.cos(np.radians(angle)),
             sharpness=out.sharpness[rows], landmark_score=score)
 
-    def _smooth(self, st: FaceState, pose: npt.NDArray[np.float32], mouth: float) -> None:
+    def _keypoint_pose(self, faces: Faces, records: Mapping[int, TrackHistory], out: _Out
+                       ) -> None:
+        """The 5-keypoint pose of every face the mesh gave none."""
+        rows = np.flatnonzero(out.pose_source == POSE_NONE)
+        if not len(rows):
+            return
+        raw = keypoint_pose(faces.keypoints[rows])
+        conf = keypoint_confidence(faces.wh[rows, 1], faces.score[rows])
+        for k, row in enumerate(rows):
+            if not np.isfinite(raw[k]).all():
+                continue
+            record = records.get(int(faces.track_id[row]))
+            st = record.state_of(FaceState) if record is not None else FaceState()
+            self._smooth_pose(st, raw[k])
+            out.pose[row], out.pose_source[row], out.pose_conf[row] = st.pose, POSE_KEYPOINTS, \
+                conf[k]
+
+    def _smooth_pose(self, st: FaceState, pose: npt.NDArray[np.float32]) -> None:
         alpha = self._config.smoothing
         p = pose.astype(np.float64)
         st.pose = p if st.pose is None else alpha * p + (1 - alpha) * st.pose
+
+    def _smooth(self, st: FaceState, pose: npt.NDArray[np.float32], mouth: float) -> None:
+        alpha = self._config.smoothing
+        self._smooth_pose(st, pose)
         st.mouth = mouth if st.mouth is None else alpha * mouth + (1 - alpha) * st.mouth
 
 

@@ -96,6 +96,12 @@ class AnalysisConfig(Strict):
         description="Face Mesh presence score below which a face's landmarks are not trusted "
         "and no signal is read (occluded, cut-off or falsely detected faces).",
     )
+    pose_fallback: bool = Field(
+        True,
+        description="Give every face Face Mesh cannot read (profiles, small or blurred faces) a "
+        "head pose from the detector's 5 keypoints (`pose_source: keypoints`, rougher: AFLW2000 "
+        "MAE in docs/benchmarks.md), so a face turned away counts as not looking.",
+    )
     looking_cone_deg: float = Field(
         25.0, gt=0.0, le=90.0,
         description="A face is `looking` when the angle between its facing direction and the "

@@ -33,8 +33,9 @@ def _thickness(image: Image) -> int:
 def _state(result: FrameResult, i: int) -> tuple[bool, bool, bool]:
     attrs = result.faces.attrs
     analysed = bool(attrs["analysed"][i]) if "analysed" in attrs else False
+    posed = bool(attrs["pose_source"][i]) if "pose_source" in attrs else analysed
     return (analysed, analysed and bool(attrs["eyes_closed"][i]),
-            analysed and bool(attrs["looking"][i]))
+            posed and bool(attrs["looking"][i]))
 
 
 def boxes(image: Image, result: FrameResult) -> None:
@@ -69,8 +70,8 @@ def pose_axes(image: Image, result: FrameResult) -> None:
     (``headpose.rotation_matrix``), so the drawing and faces.jsonl agree."""
     faces, thick = result.faces, _thickness(image)
     for i in range(len(faces)):
-        if not _state(result, i)[0]:
-            continue
+        if "head_pose" not in faces.attrs:
+            return
         pose = faces.attrs["head_pose"][i]
         if np.isnan(pose).any():
             continue

@@ -14,7 +14,8 @@ import pytest
 
 from tests.builders import assert_one_line_error, facetrack, write_video
 
-FACE_KEYS = {"track_id", "box", "score", "keypoints", "head_pose", "eye_openness",
+FACE_KEYS = {"track_id", "box", "score", "keypoints", "head_pose", "pose_source",
+             "pose_confidence", "eye_openness",
              "eye_confidence", "eyes_closing", "eyes_closed", "mouth_open", "looking"}
 
 
@@ -34,7 +35,9 @@ def test_track_synth_clip_writes_every_output(data_dir: Path, tmp_path: Path) ->
     assert records[10]["timestamp"] == pytest.approx(0.4)
     faces = [f for r in records for f in r["faces"]]
     assert faces and all(set(f) == FACE_KEYS for f in faces)
-    analysed = [f for f in faces if f["head_pose"] is not None]
+    assert all(f["head_pose"] is not None and f["pose_source"] in ("mesh", "keypoints")
+               for f in faces)
+    analysed = [f for f in faces if f["pose_source"] == "mesh"]
     assert len(analysed) > 0.9 * len(faces)
     for f in analysed:
         assert len(f["keypoints"]) == 5 and len(f["head_pose"]) == 3

@@ -10,6 +10,7 @@ from facetrack.analysis.analyzer import FaceAnalyzer
 from facetrack.analysis.eyes import MeshEyes
 from facetrack.analysis.signals import eye_aspect_ratio
 from facetrack.config import AnalysisConfig
+from facetrack.faces import POSE_KEYPOINTS, POSE_MESH, POSE_NONE
 from tests.builders import faces_at, make_frame, records_for
 from tests.fakes import ScriptedLandmarker
 
@@ -59,7 +60,33 @@ def test_low_presence_score_is_not_analysed() -> None:
     frame = make_frame(0, np.zeros((600, 600, 3), np.uint8))
     out = analyzer.analyze(frame, f, records_for(f, frame))
     assert not out.attrs["analysed"][0]
+    assert np.isnan(out.attrs["eye_openness"][0]).all()
+    # the face still gets a pose, from the detector's keypoints, marked and less trusted
+    assert out.attrs["pose_source"][0] == POSE_KEYPOINTS
+    assert np.isfinite(out.attrs["head_pose"][0]).all()
+    assert 0 < out.attrs["pose_confidence"][0] <= 0.45
+
+
+def test_without_the_fallback_an_unread_face_has_no_pose() -> None:
+    lm = ScriptedLandmarker()
+    lm.score = 0.2
+    analyzer = FaceAnalyzer(AnalysisConfig(pose_fallback=False), landmarker=lm, eyes=MeshEyes())
+    f = faces_at([[200, 200, 400, 440]]).replace(track_id=np.array([1]))
+    frame = make_frame(0, np.zeros((600, 600, 3), np.uint8))
+    out = analyzer.analyze(frame, f, records_for(f, frame))
+    assert out.attrs["pose_source"][0] == POSE_NONE
     assert np.isnan(out.attrs["head_pose"][0]).all()
+    assert not out.attrs["looking"][0]
+
+
+def test_a_read_face_has_the_mesh_pose() -> None:
+    lm = ScriptedLandmarker()
+    analyzer = FaceAnalyzer(AnalysisConfig(), landmarker=lm, eyes=MeshEyes())
+    f = faces_at([[200, 200, 400, 440]]).replace(track_id=np.array([1]))
+    frame = make_frame(0, np.zeros((600, 600, 3), np.uint8))
+    out = analyzer.analyze(frame, f, records_for(f, frame))
+    assert out.attrs["pose_source"][0] == POSE_MESH
+    assert out.attrs["pose_confidence"][0] == lm.score
 
 
 def test_the_open_eye_level_lives_in_the_tracks_record() -> None:

@@ -260,6 +260,24 @@ def test_golden_aflw2000_mae(aflw_root: Path) -> None:
         assert res[key] <= value + TOLERANCE_DEG, (
             f"{key} {res[key]:.2f} > {value} + {TOLERANCE_DEG}"
         )
+    paths = {p["path"]: p for p in res["paths"]}
+    # every protocol image scored on the paths the pipeline uses; the bars: mesh <= 5,
+    # the keypoint fallback <= 12 (measured 3.51 and 6.25)
+    assert paths["keypoints"]["n"] == paths["as used"]["n"] == res["n_images"]
+    assert paths["mesh"]["mae_mean"] <= 5.0
+    assert paths["keypoints"]["mae_mean"] <= 6.25 + TOLERANCE_DEG
+    assert paths["as used"]["mae_mean"] <= 4.65 + TOLERANCE_DEG
+
+
+@pytest.mark.data
+def test_every_tracked_face_of_the_demo_clips_has_a_pose(data_dir: Path) -> None:
+    if not (data_dir / "demo_videos" / "videos").is_dir():
+        pytest.skip("demo_videos not found")
+    from benchmarks.headpose import coverage
+
+    for clip in coverage():
+        assert clip["with_pose"] >= 0.98, clip
+        assert clip["mesh"] > 0 and clip["keypoints"] > 0, clip
 
 
 def test_rotation_matrix_matches_head_pose_convention() -> None:
