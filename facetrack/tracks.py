@@ -83,6 +83,38 @@ class TrackSignals:
     zones: Mapping[str, float] = field(default_factory=dict)
 
 
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class TargetLooks:
+    """A track's attention to one target (``facetrack.analytics``): its looks of at least
+    ``analytics.min_glance_s`` as (start, end) source seconds, the one under way included once
+    it is that long; whether the ray hits the target in this frame; and where it crossed the
+    target's plane (metres for ``camera``/``rect``, image pixels for ``polygon``)."""
+
+    looks: tuple[Interval, ...] = ()
+    looking_now: bool = False
+    hit: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TrackAudience:
+    """What audience analytics know of a track (``analytics.enabled``): its presence and its
+    visits of each zone as intervals, its looks at each target, its line crossings as (time,
+    line, ``in``/``out``), its smiles as intervals and its expression proxies now (smile,
+    brow_raise, jaw_open, 0..1 on the track's own scale; None when not read). No pixel and no
+    embedding."""
+
+    present: tuple[Interval, ...] = ()
+    targets: Mapping[str, TargetLooks] = field(default_factory=dict)
+    zones: Mapping[str, tuple[Interval, ...]] = field(default_factory=dict)
+    inside: tuple[str, ...] = ()  # zones whose visit is under way (last seen inside)
+    crossings: tuple[tuple[float, str, str], ...] = ()
+    smiling: tuple[Interval, ...] = ()
+    expressions: tuple[float, float, float] | None = None
+
+
 @dataclass(frozen=True)
 class TrackSnapshot:
     track_id: int
@@ -94,6 +126,7 @@ class TrackSnapshot:
     frames_seen: int
     identity: TrackIdentity | None = None
     signals: TrackSignals = field(default_factory=TrackSignals)
+    audience: TrackAudience | None = None
 
     @property
     def started(self) -> bool:

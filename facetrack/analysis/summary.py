@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from facetrack.tracks import TrackSnapshot
@@ -45,14 +46,19 @@ class TrackSummary:
     person_id: int | None = None
     person_similarity: float | None = None
     identity_confirmed: bool | None = None
+    #: audience analytics (``--analytics``): ``attention_s``, ``glances``, ``first_glance_s``,
+    #: ``watcher`` per target (suffixed ``_<target>`` when there are several) and ``smile_s``
+    audience: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "audience"}
+        return {**data, **self.audience}
 
     @classmethod
-    def of(cls, track: TrackSnapshot, period_s: float, thumbnail: str | None = None
-           ) -> TrackSummary:
-        """The summary of ``track`` (its latest snapshot); ``period_s``: one frame's time."""
+    def of(cls, track: TrackSnapshot, period_s: float, thumbnail: str | None = None,
+           targets: Sequence[str] = (), watcher_min_s: float = 0.0) -> TrackSummary:
+        """The summary of ``track`` (its latest snapshot); ``period_s``: one frame's time;
+        ``targets``: the analytics targets to give columns for (none: analytics off)."""
         s = track.signals
         n = s.frames_analysed
         dwell = track.last_time - track.first_time + period_s
@@ -73,8 +79,39 @@ class TrackSummary:
             pitch_mean=_r(mean, 1), pitch_std=_r(std, 1),
             roll_mean=_r(mean, 2), roll_std=_r(std, 2),
             best_quality=round(max(s.best_quality, 0.0), 4), thumbnail=thumbnail,
-            **_identity(track),
+            **_identity(track), audience=_audience(track, targets, watcher_min_s),
         )
+
+
+def audience_columns(targets: Sequence[str]) -> list[str]:
+    """tracks.csv's analytics columns for these targets (none when analytics are off)."""
+    if not targets:
+        return []
+    cols = []
+    for name in targets:
+        suffix = f"_{name}" if len(targets) > 1 else ""
+        cols += [f"attention_s{suffix}", f"glances{suffix}", f"first_glance_s{suffix}",
+                 f"watcher{suffix}"]
+    return [*cols, "smile_s"]
+
+
+def _audience(track: TrackSnapshot, targets: Sequence[str], watcher_min_s: float
+              ) -> dict[str, Any]:
+    if not targets:
+        return {}
+    from facetrack.analytics.windows import smile_s, track_figures
+
+    out: dict[str, Any] = {}
+    for name in targets:
+        f = track_figures(track, name, watcher_min_s)
+        suffix = f"_{name}" if len(targets) > 1 else ""
+        out[f"attention_s{suffix}"] = round(f.attention_s, 4)
+        out[f"glances{suffix}"] = f.glances
+        out[f"first_glance_s{suffix}"] = None if f.first_glance_s is None else round(
+            f.first_glance_s, 4)
+        out[f"watcher{suffix}"] = f.watcher
+    out["smile_s"] = round(smile_s(track), 4)
+    return out
 
 
 def _identity(track: TrackSnapshot) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from facetrack.cli.common import exit_codes, progress_bar, stop_signals_as_interrupt
-from facetrack.config import ConfigError, TrackerConfig, override, printable
+from facetrack.config import ConfigError, TrackerConfig, load_yaml, override, printable
 from facetrack.pipeline.jobs import track_file
 
 
@@ -40,6 +40,14 @@ def track(
         str | None, typer.Option("--db", help="Face database for --recognize (a file or a "
                                  "postgresql:// URL).")
     ] = None,
+    analytics: Annotated[
+        bool, typer.Option("--analytics", help="Also write audience.csv, crossings.csv and "
+                           "heatmaps (docs/audience.md).")
+    ] = False,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="YAML with the targets, zones and lines "
+                                  "of --analytics (docs/audience.md).")
+    ] = None,
 ) -> None:
     """Track every face in SOURCE; write faces.jsonl and tracks.csv/json to --out."""
     with exit_codes(results=out), stop_signals_as_interrupt():
@@ -48,6 +56,8 @@ def track(
             cfg = _with_recognition(cfg, recognize, db)
         if independent:
             cfg = override(cfg, {"runtime.image_folder": "independent"})
+        if analytics or targets is not None:
+            cfg = with_analytics(cfg, analytics, targets)
         with progress_bar(source.name, enabled=not quiet) as progress:
             run = track_file(source, out, cfg, video=video, mot=mot, thumbnails=thumbnails,
                              progress=progress)
@@ -58,6 +68,26 @@ def track(
         import json
 
         typer.echo(json.dumps(asdict(run), ensure_ascii=False))
+
+
+def with_analytics(cfg: TrackerConfig, analytics: bool, targets: Path | None
+                   ) -> TrackerConfig:
+    """``--analytics`` on, with the layout of ``--targets FILE`` where given."""
+    from facetrack.config.analytics import AudienceLayout
+
+    if not analytics:
+        raise ConfigError("--targets is only used with --analytics")
+    changes: dict[str, object] = {"analytics.enabled": True}
+    if targets is not None:
+        layout = load_yaml(AudienceLayout, targets)
+        for key in ("targets", "zones", "lines"):
+            value = getattr(layout, key)
+            if value is not None:
+                changes[f"analytics.{key}"] = (
+                    [t.model_dump() for t in value] if key == "targets" else
+                    {k: (v.model_dump() if hasattr(v, "model_dump") else v)
+                     for k, v in value.items()})
+    return override(cfg, changes)
 
 
 def _with_recognition(cfg: TrackerConfig, recognize: bool, db: str | None) -> TrackerConfig:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from facetrack.config.analytics import AnalyticsConfig
 from facetrack.config.base import Strict, load_yaml
 from facetrack.detection import DetectorConfig
 from facetrack.recognition.embedder import EmbedderConfig, SFaceConfig
@@ -285,6 +286,7 @@ class TrackerConfig(Strict):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     recognition: RecognitionConfig = Field(default_factory=RecognitionConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
 
     @model_validator(mode="after")

@@ -22,7 +22,8 @@ from facetrack.sinks.files import BlinksFile, JsonlWriter, MotWriter, Thumbnails
 from facetrack.sinks.video import AnnotatedVideoWriter
 
 #: files ``track_file`` may write; all are removed first, so a folder never mixes two runs
-OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "blinks.csv", "mot.txt", "annotated.mp4")
+OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "blinks.csv", "mot.txt", "annotated.mp4",
+           "audience.csv", "crossings.csv", "report.html")
 
 Progress = Callable[[int, "int | None"], None]
 
@@ -51,6 +52,8 @@ def prepare_output(out: Path) -> None:
     try:
         for name in OUTPUTS:
             (out / name).unlink(missing_ok=True)  # a planted link is removed, not followed
+        for old in out.glob("heatmap_*.png"):
+            old.unlink()
         thumbs = out / "thumbnails"
         if thumbs.is_symlink():
             raise OutputError(f"{thumbs}: is a symbolic link; refusing to write through it "
@@ -111,7 +114,7 @@ def track_file(
     with ExitStack() as stack:
         info, results = stack.enter_context(tracker.open(source, finish=True))
         thumbs = Thumbnails(out) if thumbnails else None
-        table = TracksTable(out, info.fps, thumbs)
+        table = TracksTable(out, info.fps, thumbs, tracker.config.analytics)
         # tracks.csv is written on every exit path, so a broken input keeps its summaries
         stack.callback(table.close)
         sinks: list[Sink] = [stack.enter_context(JsonlWriter(out / "faces.jsonl")), table,
@@ -123,13 +126,18 @@ def track_file(
         if video:
             sinks.append(stack.enter_context(AnnotatedVideoWriter(
                 out / "annotated.mp4", info.width, info.height, info.fps)))
-        blinks = sinks[2]
+        # these also read the tracks' end: a blink, look or visit open on the last frame
+        ending: list[Sink] = [table, sinks[2]]
+        if tracker.config.analytics.enabled:
+            from facetrack.sinks.audience import audience_sinks
+
+            ending += audience_sinks(out, tracker.config, info, stack, sinks)
         room = DiskRoom(out)
         last_frame = None
         for result in results:
             if result.frame is last_frame:  # the tracks' end (open(finish=True)): no new frame
-                table.consume(result)
-                blinks.consume(result)  # a blink still open on the last frame is written
+                for sink in ending:
+                    sink.consume(result)
                 break
             last_frame = result.frame
             room.check(frames)

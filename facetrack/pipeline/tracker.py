@@ -115,12 +115,18 @@ class FaceTracker:
         # unrelated photos: every face is reported at once and nothing links two images
         confirm = 1 if independent else cfg.tracking.credence_count
         tracker = FaceTrackerCore(cfg.tracking, new_id=self._ids, credence_count=confirm)
+        settings = signal_settings(cfg, info)
         steps = [
             Step("detect", [DetectStage(self._detector)]),
             Step("track", [TrackStage(tracker, cuts=cuts, independent=independent),
-                           self._analyzer,
-                           SignalStage(signal_settings(cfg, info), zones)]),
+                           self._analyzer, SignalStage(settings, zones)]),
         ]
+        if cfg.analytics.enabled:
+            from facetrack.analytics.stage import AudienceStage
+
+            steps[-1].stages.append(AudienceStage(
+                cfg.analytics, cfg.analysis.looking_cone_deg, info, settings.period_s,
+                settings.max_gap_s))
         self._identity = None
         if self._embedder is not None:
             rec = cfg.recognition

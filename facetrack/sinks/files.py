@@ -25,7 +25,8 @@ import numpy.typing as npt
 
 from facetrack._closing import Closing
 from facetrack.analysis.quality import face_quality_of
-from facetrack.analysis.summary import TrackSummary
+from facetrack.analysis.summary import TrackSummary, audience_columns
+from facetrack.config.analytics import AnalyticsConfig
 from facetrack.errors import OutputError
 from facetrack.geometry import crop
 from facetrack.results import FrameResult
@@ -129,11 +130,14 @@ class TracksTable(Closing):
     """tracks.csv and tracks.json: each track's latest snapshot, summarised, written at close
     (``out`` None: only kept, for ``summaries()``)."""
 
-    def __init__(self, out: Path | None, fps: float, thumbnails: Thumbnails | None = None
-                 ) -> None:
+    def __init__(self, out: Path | None, fps: float, thumbnails: Thumbnails | None = None,
+                 analytics: AnalyticsConfig | None = None) -> None:
         self.out, self.thumbnails = out, thumbnails
         self.period_s = 1.0 / fps if fps > 0 else 0.0
         self._last: dict[int, TrackSnapshot] = {}
+        on = analytics is not None and analytics.enabled
+        self._targets = [t.name for t in analytics.targets] if on and analytics else []
+        self._watcher_min_s = analytics.watcher_min_s if analytics is not None else 0.0
 
     def consume(self, result: FrameResult) -> None:
         for track in result.tracks:
@@ -141,14 +145,14 @@ class TracksTable(Closing):
 
     def summaries(self, thumbnails: dict[int, str] | None = None) -> list[TrackSummary]:
         thumbs = thumbnails or {}
-        return [TrackSummary.of(self._last[t], self.period_s, thumbs.get(t))
-                for t in sorted(self._last)]
+        return [TrackSummary.of(self._last[t], self.period_s, thumbs.get(t), self._targets,
+                                self._watcher_min_s) for t in sorted(self._last)]
 
     def close(self) -> None:
         if self.out is None:
             return
         thumbs = self.thumbnails.save() if self.thumbnails is not None else {}
-        write_tracks(self.out, self.summaries(thumbs))
+        write_tracks(self.out, self.summaries(thumbs), audience_columns(self._targets))
         self.out = None
 
 
@@ -193,10 +197,12 @@ class Thumbnails:
         """Saved by ``TracksTable`` (which links each row to its thumbnail)."""
 
 
-def write_tracks(out_dir: Path, summaries: Sequence[TrackSummary]) -> tuple[Path, Path]:
+def write_tracks(out_dir: Path, summaries: Sequence[TrackSummary],
+                 extra_columns: Sequence[str] = ()) -> tuple[Path, Path]:
     """tracks.csv and tracks.json (same rows), each written to a new temporary file then
     renamed, so a reader never sees half a file; nothing is left behind on failure."""
-    names = [f.name for f in fields(TrackSummary)]
+    names = [f.name for f in fields(TrackSummary) if f.name != "audience"]
+    names += list(extra_columns)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=names, lineterminator="\n")
     writer.writeheader()

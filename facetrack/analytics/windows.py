@@ -1,0 +1,197 @@
+"""Audience windows: Quividi's vocabulary, each figure defined once (docs/audience.md).
+
+``Audience`` reads ``FrameResult``s (their tracks' ``audience`` snapshots) and closes one window
+of ``analytics.window_s`` at a time, a row per zone (``all`` = the whole view, then each
+configured zone) and target. In a row:
+
+- ``ots``: tracks present in the window (in the zone); ``dwell_mean_s``: their mean time present
+  in it, ``occupancy_mean`` = total time present / window length (people in view on average);
+- ``attention_total_s``: the time inside the window of their looks at the target (looks of at
+  least ``min_glance_s``; in a zone row, looks while in the zone); ``attention_mean_s`` =
+  total / ``ots``; ``attraction`` = attention total / dwell total;
+- ``watchers``: tracks with attention in the window whose attention reached ``watcher_min_s``;
+  ``conversion`` = watchers / ots;
+- ``glances``: looks that started in the window; ``smiles``: tracks smiling in it;
+- ``entries``/``exits``: visits (of the view, or the zone) that started / ended in it;
+- ``dwell_<lo>_<hi>``: visits that ended in the window, by their whole length.
+
+A ratio over nothing (no track, no dwell) is left empty, never NaN. A window closes once the
+input is ``delay_s`` past its end, so every look and visit that touches it has been decided.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from facetrack.analytics.runs import Interval, clip, intersect, total
+from facetrack.config.analytics import AnalyticsConfig
+from facetrack.errors import ConfigError
+from facetrack.results import FrameResult
+from facetrack.tracks import TrackSnapshot
+
+#: dwell buckets (seconds), Quividi's: 0-5, 5-15, 15-30, 30-60, 60+
+BUCKETS = ((0, 5), (5, 15), (15, 30), (30, 60), (60, None))
+BUCKET_COLUMNS = tuple(f"dwell_{lo}_{hi}" if hi is not None else f"dwell_{lo}_plus"
+                       for lo, hi in BUCKETS)
+COLUMNS = ("window_start", "window_end", "source", "zone", "target", "ots", "watchers",
+           "conversion", "dwell_mean_s", "attention_mean_s", "attention_total_s", "attraction",
+           "glances", "smiles", "occupancy_mean", "entries", "exits", *BUCKET_COLUMNS,
+           "model_version", "config_hash")
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class TrackFigures:
+    """A track's attention to one target: its total, its looks (glances), the time from its
+    first sighting to its first look (None: never looked), and whether it is a watcher."""
+
+    attention_s: float
+    glances: int
+    first_glance_s: float | None
+    watcher: bool
+
+
+def track_figures(track: TrackSnapshot, target: str, watcher_min_s: float) -> TrackFigures:
+    a = track.audience
+    looks = a.targets[target].looks if a is not None and target in a.targets else ()
+    attention = total(looks)
+    first = looks[0][0] - track.first_time if looks else None
+    return TrackFigures(attention, len(looks), first, attention >= watcher_min_s)
+
+
+def smile_s(track: TrackSnapshot) -> float:
+    return total(track.audience.smiling) if track.audience is not None else 0.0
+
+
+class Audience:
+    """The windows of one source. ``consume`` each result; ``close`` at the end of the input
+    closes the last (partial) window. Each closed window's rows go to ``on_rows`` and stay in
+    ``rows``."""
+
+    def __init__(self, config: AnalyticsConfig, source: str, *, period_s: float,
+                 delay_s: float, model_version: str = "", config_hash: str = "",
+                 on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+        if config.window_s < period_s:
+            raise ConfigError(f"analytics.window_s {config.window_s:g} s is shorter than one "
+                             f"frame ({period_s:.3g} s)")
+        self.config, self.source = config, source
+        self.period_s, self.delay_s = period_s, delay_s
+        self.stamp = {"model_version": model_version, "config_hash": config_hash}
+        self.on_rows = on_rows
+        self.rows: list[dict[str, Any]] = []
+        self._tracks: dict[int, TrackSnapshot] = {}
+        self._next: float | None = None  # start of the next window to close
+        self._last_t: float | None = None
+
+    def consume(self, result: FrameResult) -> None:
+        t = result.frame.timestamp
+        for track in result.tracks:
+            if track.audience is not None:
+                self._tracks[track.track_id] = track
+        if self._next is None:
+            self._next = math.floor(t / self.config.window_s) * self.config.window_s
+        self._last_t = t if self._last_t is None else max(self._last_t, t)
+        while t >= self._next + self.config.window_s + self.delay_s:
+            self._close_window(self._next + self.config.window_s)
+
+    def close(self) -> None:
+        """The input ended: close every window up to its last frame."""
+        if self._next is None or self._last_t is None:
+            return
+        end = self._last_t + self.period_s
+        while self._next < end - 1e-9:
+            self._close_window(min(self._next + self.config.window_s, end))
+        self._next = None
+
+    def _close_window(self, hi: float) -> None:
+        assert self._next is not None
+        lo = self._next
+        rows = window_rows(self._tracks.values(), lo, hi, self.config,
+                           {"source": self.source, **self.stamp})
+        self._next = lo + self.config.window_s
+        # a track that ended before the next window starts can no longer count in any
+        self._tracks = {k: v for k, v in self._tracks.items()
+                        if not (v.state == "ended" and _end(v) <= self._next)}
+        self.rows.extend(rows)
+        if self.on_rows is not None:
+            self.on_rows(rows)
+
+
+def _end(track: TrackSnapshot) -> float:
+    a = track.audience
+    return a.present[-1][1] if a is not None and a.present else track.last_time
+
+
+def window_rows(tracks: Iterable[TrackSnapshot], lo: float, hi: float,
+                config: AnalyticsConfig, stamp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the window ``[lo, hi)``: one per zone (``all`` first) and target."""
+    tracks = [t for t in tracks if t.audience is not None]
+    rows = []
+    for zone in (ALL, *config.zones):
+        for target in (t.name for t in config.targets):
+            row = _row(tracks, lo, hi, zone, target, config)
+            rows.append({"window_start": round(lo, 3), "window_end": round(hi, 3),
+                         "source": stamp.get("source", ""), "zone": zone, "target": target,
+                         **row, "model_version": stamp.get("model_version", ""),
+                         "config_hash": stamp.get("config_hash", "")})
+    return rows
+
+
+def _row(tracks: Sequence[TrackSnapshot], lo: float, hi: float, zone: str, target: str,
+         config: AnalyticsConfig) -> dict[str, Any]:
+    ots = watchers = glances = smiles = entries = exits = 0
+    dwell = attention = 0.0
+    buckets = [0] * len(BUCKETS)
+    for track in tracks:
+        a = track.audience
+        assert a is not None
+        span = a.present if zone == ALL else a.zones.get(zone, ())
+        here = total(clip(span, lo, hi))
+        if here <= 0:
+            continue
+        ots += 1
+        dwell += here
+        looks: Sequence[Interval] = a.targets[target].looks if target in a.targets else ()
+        if zone != ALL:
+            looks = intersect(looks, span)
+        watched = total(clip(looks, lo, hi))
+        attention += watched
+        watchers += watched > 0 and total(looks) >= config.watcher_min_s
+        glances += sum(lo <= s < hi for s, _ in looks)
+        smiles += total(clip(intersect(a.smiling, span), lo, hi)) > 0
+        ended = track.state == "ended"
+        for k, (s, e) in enumerate(span):
+            entries += lo <= s < hi
+            if lo <= e <= hi and (ended or k < len(span) - 1 or zone not in _inside(track)):
+                exits += 1
+                buckets[_bucket(e - s)] += 1
+    return {
+        "ots": ots, "watchers": watchers, "conversion": _ratio(watchers, ots),
+        "dwell_mean_s": _ratio(dwell, ots), "attention_mean_s": _ratio(attention, ots),
+        "attention_total_s": round(attention, 3), "attraction": _ratio(attention, dwell),
+        "glances": glances, "smiles": smiles,
+        "occupancy_mean": round(dwell / (hi - lo), 3) if hi > lo else "",
+        "entries": entries, "exits": exits, **dict(zip(BUCKET_COLUMNS, buckets, strict=True)),
+    }
+
+
+def _inside(track: TrackSnapshot) -> tuple[str, ...]:
+    """Zones (and ``all``) whose visit is still open: the track is alive and was last seen in
+    them."""
+    if track.state == "ended" or track.audience is None:
+        return ()
+    return (ALL, *track.audience.inside)
+
+
+def _bucket(seconds: float) -> int:
+    for k, (lo, hi) in enumerate(BUCKETS):
+        if hi is None or seconds < hi:
+            return k if seconds >= lo else 0
+    return len(BUCKETS) - 1
+
+
+def _ratio(num: float, den: float) -> float | str:
+    return round(num / den, 3) if den > 0 else ""
