@@ -81,6 +81,7 @@ def evaluate(limit: int | None = None) -> dict[str, Any]:
     landmarker = FaceMeshLandmarker()
     bar = AnalysisConfig().min_landmark_score
     errors: dict[str, list[np.ndarray]] = {"all": [], "mesh": [], "keypoints": [], "as used": []}
+    poses: list[dict[str, Any]] = []
     times: list[float] = []
     missed: list[str] = []
     for index, row in enumerate(rows):
@@ -97,8 +98,13 @@ def evaluate(limit: int | None = None) -> dict[str, Any]:
         points, score = landmarker.landmarks(image, face.keypoints, face.xyxy)
         times.append(time.perf_counter() - t0)
         truth = np.array([float(row[k]) for k in ("yaw_deg", "pitch_deg", "roll_deg")])
-        mesh = np.abs(head_pose(points)[0].astype(np.float64) - truth)
-        fallback = np.abs(keypoint_pose(face.keypoints)[0].astype(np.float64) - truth)
+        mesh_pose = head_pose(points)[0].astype(np.float64)
+        keypoints = face.keypoints[0].astype(np.float64)
+        fallback_pose = keypoint_pose(face.keypoints)[0].astype(np.float64)
+        used = mesh_pose if float(score[0]) >= bar else fallback_pose
+        poses.append({"image": row["image"], "truth": truth.tolist(), "used": used.tolist(),
+                      "keypoints": keypoints.tolist(), "box": face.xyxy[0].tolist()})
+        mesh, fallback = np.abs(mesh_pose - truth), np.abs(fallback_pose - truth)
         errors["all"].append(mesh)
         errors["keypoints"].append(fallback)
         if float(score[0]) >= bar:
@@ -116,6 +122,7 @@ def evaluate(limit: int | None = None) -> dict[str, Any]:
         "mae_roll": overall["mae_roll"],
         "mae_mean": overall["mae_mean"],
         "paths": [_mae(errors[k], k) for k in ("mesh", "keypoints", "as used")],
+        "poses": poses,
         "landmarks_ms_median": statistics.median(times) * 1000 if times else float("nan"),
     }
 

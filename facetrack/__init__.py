@@ -1,9 +1,9 @@
 """facetrack: find, track and analyse every face in a video.
 
 The public API: ``FaceTracker`` (and the jobs ``track_file``, ``find_faces_in_file``,
-``predict_stream``), ``FaceRecognizer`` and ``FaceDatabase`` for recognition, ``Monitor`` for
-live cameras, the result types (``Frame``, ``Faces``, ``TrackSnapshot``, ``FrameResult``,
-events) and configs, and the errors.
+``predict_stream``), ``Audience`` (audience windows from its results), ``FaceRecognizer``
+and ``FaceDatabase`` for recognition, ``Monitor`` for live cameras, the result types
+(``Frame``, ``Faces``, ``TrackSnapshot``, ``FrameResult``, events) and configs, and the errors.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from facetrack.errors import ConfigError, DecodeError, FacetrackError, InputErro
 
 if TYPE_CHECKING:
     from facetrack.analysis.summary import TrackSummary
+    from facetrack.analytics.windows import Audience
     from facetrack.config import TrackerConfig
     from facetrack.config.service import MonitorConfig
     from facetrack.faces import Faces, Identity
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 #: loaded on first use, so ``import facetrack`` (and the CLI's start, which a Ctrl-C may
 #: interrupt) is quick: a file job needs neither SQL, Prometheus nor Apprise
 _LAZY = {
+    "Audience": "facetrack.analytics.windows",
     "TrackSummary": "facetrack.analysis.summary",
     "TrackerConfig": "facetrack.config",
     "Faces": "facetrack.faces",
@@ -56,6 +58,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Audience",
     "ConfigError",
     "DecodeError",
     "FaceDatabase",

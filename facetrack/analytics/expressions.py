@@ -11,7 +11,9 @@ face is neutral more often than not), 1 at ``SPANS`` above it (a share of the ne
 
 The spans come from facial anatomy (a broad smile widens the mouth by about a fifth), not from
 labelled data: the shared data has no expression labels, so no accuracy is claimed for them.
-Faces turned more than ``MAX_YAW_DEG`` are not read (foreshortening would pass for expression).
+Faces turned more than ``MAX_YAW_DEG`` or shorter than ``MIN_FACE_PX`` are not read
+(foreshortening and jitter would pass for expression), and a smile must last ``MIN_SMILE_S``
+once the track has its own neutral.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ NEUTRAL_PERCENTILE = 20.0
 HISTORY = 900
 #: readings before the track's own neutral is used (until then: the lowest seen so far)
 MIN_READINGS = 10
+#: the neutral is recomputed every this many readings (a percentile per face per frame costs)
+REFRESH = 15
 MAX_YAW_DEG = 30.0
+#: faces shorter than this (px) are not read: the mesh's mouth corners jitter by more than a
+#: smile's widening on small faces
+MIN_FACE_PX = 60.0
+#: a smile is a run of at least this long (a single jittery frame is not one)
+MIN_SMILE_S = 0.5
 
 
 def raw_expressions(points: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -55,11 +64,25 @@ class ExpressionScale:
 
     history: deque[npt.NDArray[np.float64]] = field(
         default_factory=lambda: deque(maxlen=HISTORY))
+    neutral: npt.NDArray[np.float64] | None = None
+    readings: int = 0
+
+    @property
+    def settled(self) -> bool:
+        """The track has its own neutral (before that no expression is claimed)."""
+        return self.readings >= MIN_READINGS
 
     def read(self, raw: npt.NDArray[np.float64]) -> tuple[float, float, float]:
         self.history.append(raw)
-        seen = np.asarray(self.history)
-        neutral = (np.percentile(seen, NEUTRAL_PERCENTILE, axis=0) if len(seen) >= MIN_READINGS
-                   else seen.min(axis=0))
+        self.readings += 1
+        if self.readings < MIN_READINGS or self.neutral is None:
+            self.neutral = (np.asarray(self.history).min(axis=0) if self.readings
+                            < MIN_READINGS else self._percentile())
+        elif self.readings % REFRESH == 0:
+            self.neutral = self._percentile()
+        neutral = self.neutral
         value = np.clip((raw / np.maximum(neutral, 1e-6) - 1.0) / SPANS, 0.0, 1.0)
         return float(value[0]), float(value[1]), float(value[2])
+
+    def _percentile(self) -> npt.NDArray[np.float64]:
+        return np.asarray(np.percentile(np.asarray(self.history), NEUTRAL_PERCENTILE, axis=0))

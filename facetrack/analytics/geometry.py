@@ -23,13 +23,13 @@ split one look into many.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.analysis.headpose import rotation_matrix
 from facetrack.config.analytics import CameraModel, TargetConfig
 from facetrack.errors import ConfigError
 
@@ -64,19 +64,25 @@ class View:
 
 def forward_ray(position: Vec, yaw: float, pitch: float) -> Vec:
     """The unit direction a face at ``position`` points, from its yaw and pitch (roll does not
-    move the forward axis), turned from its line of sight to the camera's frame."""
-    local = rotation_matrix(yaw, pitch, 0.0)[:, 2]  # the face's forward axis, line of sight Z
-    sight = -position / max(float(np.linalg.norm(position)), 1e-9)
-    return np.asarray(_turn(np.array([0.0, 0.0, 1.0]), sight) @ local, np.float64)
+    move the forward axis), turned from its line of sight to the camera's frame.
 
-
-def _turn(a: Vec, b: Vec) -> Vec:
-    """The smallest rotation taking unit vector ``a`` to unit vector ``b``."""
-    v, c = np.cross(a, b), float(np.dot(a, b))
-    if c < -1 + 1e-9:  # opposite: any half-turn about an axis across a
-        return np.diag([1.0, -1.0, -1.0])
-    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.asarray(np.eye(3) + k + k @ k / (1 + c), np.float64)
+    The forward axis is ``rotation_matrix(yaw, pitch, 0) @ (0, 0, 1)`` =
+    ``(-sin yaw, sin pitch cos yaw, cos pitch cos yaw)`` in a frame whose Z is the line of
+    sight; the smallest rotation taking Z to the line of sight (Rodrigues) carries it over.
+    Plain floats: this runs for every face of every frame."""
+    y, p = math.radians(yaw), math.radians(pitch)
+    lx, ly, lz = -math.sin(y), math.sin(p) * math.cos(y), math.cos(p) * math.cos(y)
+    px, py, pz = (float(v) for v in position)
+    norm = math.sqrt(px * px + py * py + pz * pz) or 1e-9
+    sx, sy, sz = -px / norm, -py / norm, -pz / norm  # the line of sight, face to camera
+    if sz < -1 + 1e-9:  # the camera straight behind the face: a half-turn about X
+        return np.array([lx, -ly, -lz])
+    vx, vy = -sy, sx  # Z x sight (its z part is 0)
+    # R l = l + v x l + v x (v x l) / (1 + c), with v = (vx, vy, 0) and c = sz
+    cx, cy, cz = vy * lz, -vx * lz, vx * ly - vy * lx
+    ddx, ddy, ddz = vy * cz, -vx * cz, vx * cy - vy * cx
+    k = 1.0 / (1.0 + sz)
+    return np.array([lx + cx + ddx * k, ly + cy + ddy * k, lz + cz + ddz * k])
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,13 @@ import numpy.typing as npt
 
 from facetrack.config.analytics import AnalyticsConfig, TargetConfig
 from facetrack.results import FrameResult
+from facetrack.tracks import TargetLooks
 
 SAMPLES = 15
 #: background frames are kept at most this wide
 SAMPLE_WIDTH = 640
+#: heatmaps are drawn at most this wide (they show where, not detail)
+OUT_WIDTH = 960
 #: the plan of a camera/rect target: this many pixels per metre, this much room around it
 PLAN_PX_PER_M, PLAN_MARGIN_M = 200, 0.5
 
@@ -38,9 +41,14 @@ class Heatmaps:
         cell = config.heatmap_cell_px
         self.occupancy = np.zeros((max(1, -(-height // cell)), max(1, -(-width // cell))))
         self.hits: dict[str, list[tuple[float, float]]] = {t.name: [] for t in config.targets}
+        #: (track, target) -> the points of a look not yet long enough to count
+        self._pending: dict[tuple[int, str], list[tuple[float, tuple[float, float]]]] = {}
         self.step = max(1, (frame_count or 0) // SAMPLES) if frame_count else 30
         self.samples: list[Image] = []
         self.scale = min(1.0, SAMPLE_WIDTH / max(width, 1))
+        self.out_scale = min(1.0, OUT_WIDTH / max(width, 1))
+        self.out_size = (max(1, round(width * self.out_scale)),
+                         max(1, round(height * self.out_scale)))
         self._seen = 0
 
     def consume(self, result: FrameResult) -> None:
@@ -50,14 +58,29 @@ class Heatmaps:
             cols = np.clip((centres[:, 0] // cell).astype(int), 0, self.occupancy.shape[1] - 1)
             rows = np.clip((centres[:, 1] // cell).astype(int), 0, self.occupancy.shape[0] - 1)
             np.add.at(self.occupancy, (rows, cols), self.period_s)
+        t = result.frame.timestamp
         for track in result.tracks:
             a = track.audience
-            if a is None or track.state != "active":
+            if a is None:
                 continue
             for name, looks in a.targets.items():
-                if looks.looking_now and looks.hit is not None and name in self.hits:
-                    self.hits[name].append(looks.hit)
+                if name in self.hits:
+                    self._land(track.track_id, name, looks, t, track.state == "active")
         self._sample(result)
+
+    def _land(self, tid: int, name: str, looks: TargetLooks, t: float, seen: bool) -> None:
+        """Only looks that count as attention (``min_glance_s`` and longer) are drawn: a
+        point waits until its look is counted, and goes when the look ended too short."""
+        pending = self._pending.setdefault((tid, name), [])
+        if seen and looks.looking_now and looks.hit is not None:
+            pending.append((t, looks.hit))
+        counted = looks.looks[-1] if looks.looks else None
+        if counted is not None:
+            keep = [(when, p) for when, p in pending if not counted[0] <= when <= counted[1]]
+            self.hits[name] += [p for when, p in pending if counted[0] <= when <= counted[1]]
+            pending[:] = keep
+        if not looks.looking_now and seen:
+            pending.clear()  # the look ended without reaching the minimum
 
     def _sample(self, result: FrameResult) -> None:
         self._seen += 1
@@ -75,17 +98,17 @@ class Heatmaps:
 
     def background(self) -> Image:
         if not self.samples:
-            return np.full((self.height, self.width, 3), 40, np.uint8)
+            return np.full((self.out_size[1], self.out_size[0], 3), 40, np.uint8)
         median = np.median(np.stack(self.samples), axis=0).astype(np.uint8)
-        return np.asarray(cv2.resize(median, (self.width, self.height),
-                                     interpolation=cv2.INTER_LINEAR), np.uint8)
+        return np.asarray(cv2.resize(median, self.out_size, interpolation=cv2.INTER_LINEAR),
+                          np.uint8)
 
     def save(self, out: Path) -> list[Path]:
         """Write every heatmap into ``out``; the paths written."""
         scene = self.background()
         smooth = cv2.GaussianBlur(self.occupancy, (0, 0), 1.0)  # one cell: a face's spread
-        grid = np.asarray(cv2.resize(smooth, (self.width, self.height),
-                                     interpolation=cv2.INTER_LINEAR), np.float64)
+        grid = np.asarray(cv2.resize(smooth, self.out_size, interpolation=cv2.INTER_LINEAR),
+                          np.float64)
         images = {"heatmap_occupancy.png": _overlay(scene, grid)}
         for target in self.config.targets:
             images[f"heatmap_{target.name}.png"] = self._target_map(target, scene)
@@ -103,14 +126,14 @@ class Heatmaps:
     def _target_map(self, target: TargetConfig, scene: Image) -> Image:
         hits = np.asarray(self.hits[target.name], np.float64).reshape(-1, 2)
         if target.kind == "polygon":
-            grid = np.zeros((self.height, self.width))
-            for u, v in hits:
-                if 0 <= u < self.width and 0 <= v < self.height:
+            w, h = self.out_size
+            grid = np.zeros((h, w))
+            for u, v in hits * self.out_scale:
+                if 0 <= u < w and 0 <= v < h:
                     grid[int(v), int(u)] += self.period_s
-            grid = np.asarray(cv2.GaussianBlur(grid, (0, 0), max(2.0, self.width / 100)),
-                              np.float64)
+            grid = np.asarray(cv2.GaussianBlur(grid, (0, 0), max(2.0, w / 100)), np.float64)
             image = _overlay(scene, grid)
-            pts = np.asarray(target.polygon, np.int32).reshape(-1, 1, 2)
+            pts = (np.asarray(target.polygon) * self.out_scale).astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(image, [pts], True, (255, 255, 255), 2)
             return image
         return _plan(target, hits, self.period_s)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 Interval = tuple[float, float]
+#: durations are sums of frame times: k frames of 1/fps compare equal to k/fps
+EPS = 1e-6
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Runs:
     @property
     def open(self) -> bool:
         """A run is under way and has reached ``min_s``."""
-        return self.start is not None and self.duration >= self.min_s
+        return self.start is not None and self.duration >= self.min_s - EPS
 
     @property
     def duration(self) -> float:
@@ -51,7 +53,7 @@ class Runs:
         return self.last - self.start + self.period
 
     def close(self) -> None:
-        if self.start is not None and self.duration >= self.min_s:
+        if self.start is not None and self.duration >= self.min_s - EPS:
             self.done.append((self.start, self.start + self.duration))
         self.start = self.last = None
 

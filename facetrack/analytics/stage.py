@@ -15,12 +15,18 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.analytics.expressions import MAX_YAW_DEG, ExpressionScale, raw_expressions
+from facetrack.analytics.expressions import (
+    MAX_YAW_DEG,
+    MIN_FACE_PX,
+    MIN_SMILE_S,
+    ExpressionScale,
+    raw_expressions,
+)
 from facetrack.analytics.geometry import Target, View, forward_ray, gaze_refined
 from facetrack.analytics.runs import Runs
 from facetrack.config.analytics import AnalyticsConfig, LineConfig
 from facetrack.errors import ConfigError
-from facetrack.faces import POSE_MESH, Faces
+from facetrack.faces import POSE_MESH
 from facetrack.frames import SourceInfo
 from facetrack.results import FrameResult
 from facetrack.tracking.history import TrackHistory
@@ -53,7 +59,7 @@ class AudienceState:
         self.present = Runs(period, NEVER)
         self.looks = {t: Runs(period, max_gap_s, min_glance_s) for t in targets}
         self.zones = {z: Runs(period, NEVER) for z in zones}
-        self.smiling = Runs(period, max_gap_s)
+        self.smiling = Runs(period, max_gap_s, MIN_SMILE_S)
 
     def finish(self) -> None:
         for runs in (self.present, self.smiling, *self.looks.values(), *self.zones.values()):
@@ -88,6 +94,7 @@ class AudienceStage:
         faces, records, t = result.faces, result.records, result.frame.timestamp
         attrs = faces.attrs
         inside = {z.name: z.contains_boxes(faces.xyxy) for z in self.zones}
+        raw = raw_expressions(faces.landmarks) if faces.landmarks is not None else None
         for i, tid in enumerate(faces.track_id.tolist()):
             record = records.get(tid)
             if record is None:
@@ -101,7 +108,8 @@ class AudienceStage:
                 runs.step(bool(inside[name][i]), t)
             self._cross(st, faces.xyxy[i], t)
             self._attend(st, faces.xyxy[i], attrs, i, t)
-            self._express(st, faces, i, t)
+            big = faces.xyxy[i, 3] - faces.xyxy[i, 1] >= MIN_FACE_PX
+            self._express(st, attrs, None if raw is None or not big else raw[i], i, t)
         return result.replace(tracks=tuple(_export(s, records) for s in result.tracks))
 
     def _attend(self, st: AudienceState, box: npt.NDArray[np.float32],
@@ -127,17 +135,17 @@ class AudienceStage:
             hits[target.name] = (hit, point)
         st.hits = hits
 
-    def _express(self, st: AudienceState, faces: Faces, i: int, t: float) -> None:
-        attrs = faces.attrs
-        mesh = faces.landmarks is not None and "pose_source" in attrs and \
-            attrs["pose_source"][i] == POSE_MESH
+    def _express(self, st: AudienceState, attrs: Mapping[str, npt.NDArray[np.generic]],
+                 raw: npt.NDArray[np.float64] | None, i: int, t: float) -> None:
+        mesh = raw is not None and "pose_source" in attrs and attrs["pose_source"][i] == POSE_MESH
         if not mesh or abs(float(attrs["head_pose"][i][0])) > MAX_YAW_DEG:
             st.expressions = None
             st.smiling.step(None, t)
             return
-        assert faces.landmarks is not None
-        st.expressions = st.scale.read(raw_expressions(faces.landmarks[i:i + 1])[0])
-        st.smiling.step(st.expressions[0] >= self.config.smile_threshold, t)
+        assert raw is not None
+        st.expressions = st.scale.read(raw)
+        st.smiling.step(st.expressions[0] >= self.config.smile_threshold if st.scale.settled
+                        else None, t)
 
     def _cross(self, st: AudienceState, box: npt.NDArray[np.float32], t: float) -> None:
         centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float64)

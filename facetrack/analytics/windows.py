@@ -24,13 +24,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facetrack.analytics.runs import Interval, clip, intersect, total
 from facetrack.config.analytics import AnalyticsConfig
 from facetrack.errors import ConfigError
 from facetrack.results import FrameResult
 from facetrack.tracks import TrackSnapshot
+
+if TYPE_CHECKING:
+    from facetrack.config import TrackerConfig
+    from facetrack.frames import SourceInfo
 
 #: dwell buckets (seconds), Quividi's: 0-5, 5-15, 15-30, 30-60, 60+
 BUCKETS = ((0, 5), (5, 15), (15, 30), (30, 60), (60, None))
@@ -85,6 +89,25 @@ class Audience:
         self._tracks: dict[int, TrackSnapshot] = {}
         self._next: float | None = None  # start of the next window to close
         self._last_t: float | None = None
+
+    @classmethod
+    def of(cls, config: TrackerConfig, info: SourceInfo, source: str | None = None,
+           on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> Audience:
+        """The windows of the input ``info`` describes, run with ``config`` (its
+        ``analytics``): a window closes once every look, visit and track end that touches it
+        has been decided (the longer of a glance plus the signals' gap, and the tracker's
+        lost-track buffer)."""
+        from facetrack.analytics import config_hash, model_version
+        from facetrack.pipeline.tracker import signal_settings
+
+        settings = signal_settings(config, info)
+        period = settings.period_s
+        a = config.analytics
+        lost_s = config.tracking.lost_track_buffer * period
+        return cls(a, source if source is not None else info.source_id, period_s=period,
+                   delay_s=max(a.min_glance_s + settings.max_gap_s, lost_s) + period,
+                   model_version=model_version(), config_hash=config_hash(config),
+                   on_rows=on_rows)
 
     def consume(self, result: FrameResult) -> None:
         t = result.frame.timestamp

@@ -11,6 +11,7 @@ import typer
 
 from facetrack.cli import config as _config
 from facetrack.cli import monitor as _monitor
+from facetrack.cli import report as _report
 from facetrack.cli import track as _track
 from facetrack.cli.db import db_app
 
@@ -36,6 +37,7 @@ app.command()(_track.track)
 app.command("check-config")(_config.check_config)
 app.command()(_monitor.monitor)
 app.command()(_monitor.events)
+app.command()(_report.report)
 app.add_typer(db_app, name="db")
 
 

@@ -98,8 +98,9 @@ class AnalyticsConfig(Strict):
         description="A look, once started, lasts while the ray hits the target grown by this "
         "share of its size on each side (for `camera`: the cone grown by this share).")
     gaze: bool = Field(
-        True, description="Refine the head-pose ray with the irises' direction where the eyes "
-        "are at least 20 px wide.")
+        False, description="Also turn the head-pose ray by the irises' direction where the "
+        "eyes are at least 20 px wide (not measured yet: no gaze ground truth in the shared "
+        "data).")
     camera: CameraModel = Field(default_factory=CameraModel)
     targets: list[TargetConfig] = Field(
         default_factory=lambda: [TargetConfig(name="camera", kind="camera")],
@@ -130,6 +131,9 @@ class AnalyticsConfig(Strict):
 
     @model_validator(mode="after")
     def _zones_have_area(self) -> AnalyticsConfig:
+        if "all" in self.zones:
+            raise ValueError("`all` names the whole view in audience.csv: give the zone "
+                             "another name")
         for name, points in self.zones.items():
             if _area(points) < 1.0:
                 raise ValueError(f"zone {name!r} has no area (points in a line or repeated)")

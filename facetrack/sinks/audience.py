@@ -9,12 +9,13 @@ in those frames blurred out).
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facetrack.analytics import config_hash, model_version
 from facetrack.analytics.heatmaps import Heatmaps
 from facetrack.analytics.windows import COLUMNS, Audience
 from facetrack.config.analytics import AnalyticsConfig
@@ -33,15 +34,8 @@ def audience_sinks(out: Path, config: TrackerConfig, info: SourceInfo, stack: Ex
                    sinks: list[Sink]) -> list[Sink]:
     """Add the analytics files of ``facetrack track --analytics`` to ``sinks``; the ones that
     must also read the tracks' end are returned."""
-    from facetrack.pipeline.tracker import signal_settings
-
-    settings = signal_settings(config, info)
-    period = settings.period_s
-    lost_s = config.tracking.lost_track_buffer * period
-    a = config.analytics
-    audience = Audience(a, info.source_id, period_s=period,
-                        delay_s=max(a.min_glance_s + settings.max_gap_s, lost_s) + period,
-                        model_version=model_version(), config_hash=config_hash(config))
+    audience = Audience.of(config, info)
+    a, period = config.analytics, audience.period_s
     table = stack.enter_context(AudienceFile(out / "audience.csv", audience))
     crossings = stack.enter_context(CrossingsFile(out / "crossings.csv"))
     heatmaps = HeatmapFiles(out, a, info.width, info.height, period, info.frame_count)
@@ -50,13 +44,19 @@ def audience_sinks(out: Path, config: TrackerConfig, info: SourceInfo, stack: Ex
     return [table, crossings]
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("a non-finite figure reached audience.csv")
         return f"{value:g}"
-    text = str(value)
-    return f'"{text}"' if any(c in text for c in ',"\n') else text
+    return value
+
+
+def _csv_lines(rows: list[list[Any]]) -> str:
+    """CSV text (quoted as the csv module quotes: a zone or line name may hold , or ")."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    return text.getvalue()
 
 
 class AudienceFile(LineFile):
@@ -69,7 +69,7 @@ class AudienceFile(LineFile):
         self.write(",".join(COLUMNS) + "\n")
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        self.write("".join(",".join(_cell(r[c]) for c in COLUMNS) + "\n" for r in rows))
+        self.write(_csv_lines([[_cell(r[c]) for c in COLUMNS] for r in rows]))
 
     def consume(self, result: FrameResult) -> None:
         self.audience.consume(result)
@@ -98,10 +98,10 @@ class CrossingsFile(LineFile):
                 continue
             done = self._written.get(track.track_id, 0)
             for t, line, direction in a.crossings[done:]:
-                lines.append(f"{t:.4f},{track.track_id},{line},{direction}\n")
+                lines.append([f"{t:.4f}", track.track_id, line, direction])
             self._written[track.track_id] = len(a.crossings)
         if lines:
-            self.write("".join(lines))
+            self.write(_csv_lines(lines))
 
 
 class HeatmapFiles:

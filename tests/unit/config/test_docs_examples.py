@@ -1,6 +1,7 @@
 """Every YAML example in README.md and docs/ loads as the config it shows (users copy them).
 
-A block is read as a monitor config when it has `cameras`, else as a tracker config; a block
+A block is read as a monitor config when it has `cameras`, as an analytics layout (`--targets
+FILE`) when it has only `targets`, `zones` and `lines`, else as a tracker config; a block
 preceded by `<!-- invalid: REASON -->` must fail with REASON in the message instead."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from facetrack.config import TrackerConfig
+from facetrack.config.analytics import AudienceLayout
 from facetrack.config.base import parse_yaml, validate
 from facetrack.config.service import MonitorConfig
 from facetrack.errors import ConfigError
@@ -39,7 +41,8 @@ def test_the_docs_have_yaml_examples() -> None:
 @pytest.mark.parametrize(("where", "body", "reason"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_every_yaml_example_loads(where: str, body: str, reason: str | None) -> None:
     data = parse_yaml(body, where) or {}
-    cls = MonitorConfig if "cameras" in data else TrackerConfig
+    layout = bool(data) and set(data) <= {"targets", "zones", "lines"}
+    cls = MonitorConfig if "cameras" in data else AudienceLayout if layout else TrackerConfig
     if reason is None:
         validate(cls, data, where)
     else:
