@@ -114,6 +114,19 @@ class Distracted(Event):
 
 
 @dataclass(frozen=True)
+class Attention(Event):
+    """A look at an analytics target (``tracker.analytics``): ``state`` ``start`` once the
+    look has lasted ``analytics.min_glance_s`` (``start_s``: when it began), ``end`` when it
+    is over (``duration_s``: the whole look). docs/audience.md defines a look."""
+
+    kind: ClassVar[str] = "attention"
+    target: str = ""
+    state: str = "start"
+    start_s: float = 0.0
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Dwell(Event):
     """A face stayed inside a named zone for at least ``events.dwell_s`` (once per visit)."""
 
@@ -234,7 +247,7 @@ class Alert(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (TrackStarted, TrackEnded, IdentityMatched, UnknownFace, EyesClosed, Drowsy,
-                Distracted, Dwell, LongDistraction, AttentionTimeSharing, Microsleep, Sleep,
-                Unresponsive, DistractionBudget, Uncertain, ProlongedClosure, FatigueTrend,
+                Distracted, Dwell, Attention, LongDistraction, AttentionTimeSharing, Microsleep,
+                Sleep, Unresponsive, DistractionBudget, Uncertain, ProlongedClosure, FatigueTrend,
                 Alert)
 }

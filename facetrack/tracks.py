@@ -96,6 +96,7 @@ class TargetLooks:
     looks: tuple[Interval, ...] = ()
     looking_now: bool = False
     hit: tuple[float, float] | None = None
+    open: bool = False  # the last look is under way (and already long enough to count)
 
 
 @dataclass(frozen=True)

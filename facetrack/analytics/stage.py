@@ -68,7 +68,8 @@ class AudienceState:
     def export(self) -> TrackAudience:
         return TrackAudience(
             present=self.present.intervals(),
-            targets={name: TargetLooks(runs.intervals(), *self.hits.get(name, (False, None)))
+            targets={name: TargetLooks(runs.intervals(), *self.hits.get(name, (False, None)),
+                                       open=runs.open)
                      for name, runs in self.looks.items()},
             zones={name: runs.intervals() for name, runs in self.zones.items()},
             inside=tuple(name for name, runs in self.zones.items() if runs.start is not None),
@@ -80,18 +81,27 @@ class AudienceStage:
     def __init__(self, config: AnalyticsConfig, looking_cone_deg: float, info: SourceInfo,
                  period_s: float, max_gap_s: float) -> None:
         self.config = config
-        self.view = View(info.width, info.height, config.camera)
         self.targets = [Target(t, looking_cone_deg) for t in config.targets]
-        for target in self.targets:
-            target.check_inside(self.view)
         self.zones: tuple[Zone, ...] = zones_of(config.zones)
-        for zone in self.zones:
-            _check_zone(zone, self.view)
+        # a live source tells its size with its first frame
+        self.view = self._view(info.width, info.height) if info.width and info.height else None
         self.lines: Mapping[str, LineConfig] = config.lines
         self.period_s, self.max_gap_s = period_s, max_gap_s
 
+    def _view(self, width: int, height: int) -> View:
+        """The camera for this picture size; every target and zone must lie in it."""
+        view = View(width, height, self.config.camera)
+        for target in self.targets:
+            target.check_inside(view)
+        for zone in self.zones:
+            _check_zone(zone, view)
+        return view
+
     def process(self, result: FrameResult) -> FrameResult:
         faces, records, t = result.faces, result.records, result.frame.timestamp
+        h, w = result.frame.image.shape[:2]
+        if self.view is None or (self.view.width, self.view.height) != (w, h):
+            self.view = self._view(w, h)
         attrs = faces.attrs
         inside = {z.name: z.contains_boxes(faces.xyxy) for z in self.zones}
         raw = raw_expressions(faces.landmarks) if faces.landmarks is not None else None
@@ -124,13 +134,15 @@ class AudienceStage:
         if self.config.gaze and "gaze" in attrs:
             gaze = attrs["gaze"][i]
             yaw, pitch = gaze_refined(yaw, pitch, (float(gaze[0]), float(gaze[1])))
-        position = self.view.position(box)
+        view = self.view
+        assert view is not None
+        position = view.position(box)
         ray = forward_ray(position, yaw, pitch)
         hits = {}
         for target in self.targets:
             runs = st.looks[target.name]
             grow = self.config.hysteresis if runs.start is not None else 0.0
-            hit, point = target.hit(self.view, position, ray, grow)
+            hit, point = target.hit(view, position, ray, grow)
             runs.step(hit, t)
             hits[target.name] = (hit, point)
         st.hits = hits

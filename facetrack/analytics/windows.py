@@ -77,7 +77,8 @@ class Audience:
 
     def __init__(self, config: AnalyticsConfig, source: str, *, period_s: float,
                  delay_s: float, model_version: str = "", config_hash: str = "",
-                 on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+                 on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
+                 origin_s: float = 0.0) -> None:
         if config.window_s < period_s:
             raise ConfigError(f"analytics.window_s {config.window_s:g} s is shorter than one "
                              f"frame ({period_s:.3g} s)")
@@ -85,6 +86,9 @@ class Audience:
         self.period_s, self.delay_s = period_s, delay_s
         self.stamp = {"model_version": model_version, "config_hash": config_hash}
         self.on_rows = on_rows
+        #: what frame time 0 is on the rows' clock (live: the wall clock's epoch seconds at the
+        #: source's start), so windows start at multiples of window_s on that clock
+        self.origin_s = origin_s
         self.rows: list[dict[str, Any]] = []
         self._tracks: dict[int, TrackSnapshot] = {}
         self._next: float | None = None  # start of the next window to close
@@ -92,7 +96,8 @@ class Audience:
 
     @classmethod
     def of(cls, config: TrackerConfig, info: SourceInfo, source: str | None = None,
-           on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> Audience:
+           on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
+           origin_s: float = 0.0) -> Audience:
         """The windows of the input ``info`` describes, run with ``config`` (its
         ``analytics``): a window closes once every look, visit and track end that touches it
         has been decided (the longer of a glance plus the signals' gap, and the tracker's
@@ -107,7 +112,7 @@ class Audience:
         return cls(a, source if source is not None else info.source_id, period_s=period,
                    delay_s=max(a.min_glance_s + settings.max_gap_s, lost_s) + period,
                    model_version=model_version(), config_hash=config_hash(config),
-                   on_rows=on_rows)
+                   on_rows=on_rows, origin_s=origin_s)
 
     def consume(self, result: FrameResult) -> None:
         t = result.frame.timestamp
@@ -115,7 +120,8 @@ class Audience:
             if track.audience is not None:
                 self._tracks[track.track_id] = track
         if self._next is None:
-            self._next = math.floor(t / self.config.window_s) * self.config.window_s
+            w = self.config.window_s
+            self._next = math.floor((t + self.origin_s) / w) * w - self.origin_s
         self._last_t = t if self._last_t is None else max(self._last_t, t)
         while t >= self._next + self.config.window_s + self.delay_s:
             self._close_window(self._next + self.config.window_s)
@@ -134,6 +140,9 @@ class Audience:
         lo = self._next
         rows = window_rows(self._tracks.values(), lo, hi, self.config,
                            {"source": self.source, **self.stamp})
+        for row in rows:  # on the rows' clock
+            row["window_start"] = round(lo + self.origin_s, 3)
+            row["window_end"] = round(hi + self.origin_s, 3)
         self._next = lo + self.config.window_s
         # a track that ended before the next window starts can no longer count in any
         self._tracks = {k: v for k, v in self._tracks.items()

@@ -37,6 +37,7 @@ app.command()(_track.track)
 app.command("check-config")(_config.check_config)
 app.command()(_monitor.monitor)
 app.command()(_monitor.events)
+app.command()(_monitor.audience)
 app.command()(_report.report)
 app.add_typer(db_app, name="db")
 

@@ -1,5 +1,5 @@
-"""``facetrack monitor`` (live cameras until Ctrl-C / SIGTERM) and ``facetrack events`` (read
-the event store)."""
+"""``facetrack monitor`` (live cameras until Ctrl-C / SIGTERM), ``facetrack events`` and
+``facetrack audience`` (read the event store)."""
 
 from __future__ import annotations
 
@@ -68,5 +68,31 @@ def events(
         raise fail(f"{store}: no event store here (run `facetrack monitor` first)", 2)
     with exit_codes(), EventStore(store, read_only=True) as db:
         rows = db.query(camera=camera, since=since, kind=kind, limit=limit)
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+def audience(
+    store: Annotated[str, typer.Option("--store", help="Event store written by `facetrack "
+                                       "monitor`: a SQLite file or a postgresql:// URL.")
+                     ] = "events.db",
+    camera: Annotated[str | None, typer.Option("--camera", help="Only this camera.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Windows starting after: ISO "
+                                              "time or a duration back from now: 30s, 15m, "
+                                              "2h, 7d.")] = None,
+    zone: Annotated[str | None, typer.Option("--zone", help="Only this zone (`all`: the "
+                                             "whole view).")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Only this target.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="The latest N.")] = None,
+) -> None:
+    """Print stored audience windows (cameras with analytics on), oldest first, one JSON object
+    per line with the columns of audience.csv and the camera (docs/audience.md)."""
+    from facetrack.storage.audience import AudienceStore
+    from facetrack.storage.events import is_database_url
+
+    if not is_database_url(store) and not Path(store).is_file():
+        raise fail(f"{store}: no event store here (run `facetrack monitor` first)", 2)
+    with exit_codes(), AudienceStore(store, read_only=True) as db:
+        rows = db.query(camera=camera, since=since, zone=zone, target=target, limit=limit)
     for row in rows:
         typer.echo(json.dumps(row, ensure_ascii=False))

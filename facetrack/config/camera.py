@@ -62,7 +62,7 @@ AlertMode = Literal["NONE", "ON_UNKNOWNS", "ON_KNOWNS", "ON_ALL"]
 RuleEvent = Literal["eyes_closed", "drowsy", "distracted", "dwell", "track_started",
                     "long_distraction", "visual_attention_time_sharing", "microsleep", "sleep",
                     "unresponsive", "distraction_budget", "uncertain", "prolonged_eye_closure",
-                    "fatigue_trend"]
+                    "fatigue_trend", "attention"]
 
 
 class AlertsConfig(Strict):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from facetrack.config.analytics import AnalyticsConfig
 from facetrack.config.camera import EventsConfig
 from facetrack.config.pipeline import AnalysisConfig
 from facetrack.events import Event, ProlongedClosure, utc_now
 from facetrack.results import FrameResult
-from facetrack.rules.attention import DistractedRule
+from facetrack.rules.attention import AttentionRule, DistractedRule
 from facetrack.rules.base import Now, Rule, RuleMemory
 from facetrack.rules.driver import DriverRule
 from facetrack.rules.eyes import DrowsyRule, EyesClosedRule
@@ -23,9 +24,13 @@ from facetrack.rules.scene import NoFaceRule, SceneRule
 from facetrack.rules.zones import DwellRule
 
 
-def default_rules(events: EventsConfig, analysis: AnalysisConfig) -> list[Rule]:
-    """Every event family of the profile, in the order its events are listed for one track."""
+def default_rules(events: EventsConfig, analysis: AnalysisConfig,
+                  analytics: AnalyticsConfig | None = None) -> list[Rule]:
+    """Every event family of the profile, in the order its events are listed for one track;
+    with audience analytics on, ``attention`` too (any profile)."""
     common: list[Rule] = [Lifecycle(), IdentityRule()]
+    if analytics is not None and analytics.enabled:
+        common.append(AttentionRule())
     drowsy = DrowsyRule(events.drowsy_perclos, analysis.perclos_window_s)
     if events.profile == "driver":
         return [*common, DriverRule(events.driver), drowsy]

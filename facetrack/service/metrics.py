@@ -135,8 +135,11 @@ class Collector:
     """Prometheus view of the counters, read at scrape time."""
 
     def __init__(self, counters: Callable[[], dict[str, CameraCounters]],
-                 queues: Callable[[], Iterable[Queued]]) -> None:
+                 queues: Callable[[], Iterable[Queued]],
+                 audience: Callable[[], dict[str, list[dict[str, Any]]]] | None = None
+                 ) -> None:
         self.counters, self.queues = counters, queues
+        self.audience = audience
 
     def collect(self) -> Iterable[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -157,6 +160,32 @@ class Collector:
             lost.add_metric([q.name], float(q.lost))
         yield waiting
         yield lost
+        if self.audience is not None:
+            yield from _audience_gauges(self.audience())
+
+
+#: gauges of each camera's latest audience window (docs/audience.md defines each figure)
+_AUDIENCE: list[tuple[str, str, str]] = [
+    ("ots", "audience_ots", "Tracks present in the latest window"),
+    ("watchers", "audience_watchers", "Watchers in the latest window"),
+    ("conversion", "audience_conversion", "Watchers / OTS in the latest window"),
+    ("attention_total_s", "audience_attention_seconds", "Attention in the latest window"),
+    ("dwell_mean_s", "audience_dwell_mean_seconds", "Mean dwell in the latest window"),
+    ("occupancy_mean", "audience_occupancy", "People in view on average, latest window"),
+]
+
+
+def _audience_gauges(latest: dict[str, list[dict[str, Any]]]) -> Iterable[Any]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    for key, name, doc in _AUDIENCE:
+        fam = GaugeMetricFamily(f"facetrack_{name}", doc, labels=["camera", "zone", "target"])
+        for camera, rows in latest.items():
+            for row in rows:
+                value = row.get(key)
+                if value not in ("", None):  # a ratio over nothing is not exported as 0
+                    fam.add_metric([camera, row["zone"], row["target"]], float(value))
+        yield fam
 
 
 def serve_metrics(collector: Collector, port: int, host: str = "127.0.0.1"

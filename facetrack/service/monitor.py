@@ -82,6 +82,9 @@ class Monitor:
         self.view: Any = None
         self.window: Any = None
         self._outputs: dict[str, CameraSinks] = {}
+        self.audience_store: Any = None
+        #: each camera's live audience windows (analytics on), for the gauges
+        self.audiences: dict[str, Any] = {}
         self.cameras = {c.name: self._camera(c) for c in config.cameras}
 
     def _camera(self, cfg: CameraConfig) -> Camera:
@@ -132,6 +135,7 @@ class Monitor:
         with ExitStack() as stack:
             self._open_views(stack)
             self._open_events(stack)
+            self._open_audience(stack)
             self._open_clips(stack)
             for cam_cfg in self.config.cameras:
                 stack.enter_context(self._running(cam_cfg))
@@ -146,8 +150,10 @@ class Monitor:
         self.view, self.window = open_views(self.config, stack)
         port = self.config.metrics.port
         if port is not None:
-            server = serve_metrics(Collector(self.counters, lambda: list(self.event_sinks)),
-                                   port)
+            server = serve_metrics(Collector(
+                self.counters, lambda: [*self.event_sinks, *self.audiences.values()],
+                lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()}),
+                port)
             stack.callback(server.close)
 
     def _open_events(self, stack: ExitStack) -> None:
@@ -166,6 +172,24 @@ class Monitor:
             sink.queue.close(self.flush_s)
         self.event_sinks = []
 
+    def _open_audience(self, stack: ExitStack) -> None:
+        """The audience table, in the event store's database, when a camera has analytics."""
+        if any(c.tracker.analytics.enabled for c in self.config.cameras):
+            from facetrack.storage.audience import AudienceStore
+
+            self.audience_store = stack.enter_context(
+                AudienceStore(self.config.store.events_db))
+
+    def _live_audience(self, cfg: CameraConfig) -> Any:
+        if self.audience_store is None or not cfg.tracker.analytics.enabled:
+            return None
+        from facetrack.sinks.audience_live import LiveAudience
+
+        live = self.audiences[cfg.name] = LiveAudience(cfg.name, cfg.tracker,
+                                                       self.audience_store,
+                                                       patience_s=self.flush_s)
+        return live
+
     def _open_clips(self, stack: ExitStack) -> None:
         self.clip_storage, self.clip_writer = open_clips(self.config, stack)
 
@@ -180,12 +204,16 @@ class Monitor:
             self.clip_storage.links
         alerts = AlertStage(cfg.alerts, cfg.tracker.recognition.threshold,
                             None if links is None else ClipPlan(cfg.name, cfg.clips, links.link))
-        rules = default_rules(cfg.events, cfg.tracker.analysis)
+        rules = default_rules(cfg.events, cfg.tracker.analysis, cfg.tracker.analytics)
+        audience = self._live_audience(cfg)
 
         def make_pipeline(info: Any, stack: ExitStack) -> Any:
             extra: list[Stage] = [RulesStage(cfg.name, rules, self.clock,
                                              scene_rules(cfg.events)), alerts]
-            return tracker.pipeline(info, stack, zones=zones, extra=extra)
+            pipeline = tracker.pipeline(info, stack, zones=zones, extra=extra)
+            if audience is not None:
+                audience.start(info, stack)
+            return pipeline
 
         camera.make_pipeline = make_pipeline
         sinks: list[Sink] = [CountingSink(camera.counters), *self.event_sinks]
@@ -193,6 +221,8 @@ class Monitor:
             sinks.append(CallbackSink(self._on_events))
         outputs = self._outputs[cfg.name] = camera_sinks(cfg, self.clip_writer, links,
                                                          self.view, self.window)
+        if audience is not None:
+            outputs.sinks.append(audience)
         camera.attach([*sinks, *outputs.sinks], owned=outputs.sinks)
         thread = spawn(camera.run, f"camera-{cfg.name}")
         try:
