@@ -91,10 +91,12 @@ def run_stages(
     """See the module docstring. Closing the generator stops every thread."""
     line = _Line(len(stages) + 1, queue_size)
     labels = names or [getattr(s, "__name__", "stage") for s in stages]
-    threads = [spawn(lambda: line.feed(items), "facetrack-source")]
-    for hop, (step, label) in enumerate(zip(stages, labels, strict=True)):
-        threads.append(spawn(_work(line, step, hop), f"facetrack-{label}"))
+    threads: list[threading.Thread] = []
     try:
+        # started inside the try: a Ctrl-C between two starts still stops and joins the first
+        threads.append(spawn(lambda: line.feed(items), "facetrack-source"))
+        for hop, (step, label) in enumerate(zip(stages, labels, strict=True)):
+            threads.append(spawn(_work(line, step, hop), f"facetrack-{label}"))
         while True:
             item = line.get(len(stages))
             if item is _DONE:
@@ -106,5 +108,20 @@ def run_stages(
         line.stop.set()
         # every wait above wakes at least every 0.1 s to check ``stop``; joining without a
         # timeout guarantees no thread still uses the source when its owner closes it
-        for t in threads:
-            t.join()
+        join_all(threads)
+
+
+def join_all(threads: list[threading.Thread]) -> None:
+    """Join every thread, even through a second Ctrl-C (raised once all are joined): a thread
+    left running into the interpreter's shutdown while inside OpenCV or LiteRT aborts the
+    process ("FATAL: exception not rethrown") instead of exiting with the interrupt's code."""
+    interrupted: KeyboardInterrupt | None = None
+    for t in threads:
+        while True:
+            try:
+                t.join()
+                break
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+    if interrupted is not None:
+        raise interrupted

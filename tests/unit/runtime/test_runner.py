@@ -54,3 +54,47 @@ def test_closing_early_stops_every_thread() -> None:
     while threading.active_count() > before and time.time() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def test_a_ctrl_c_between_two_thread_starts_still_stops_the_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread left running into the interpreter's shutdown inside OpenCV aborts the process:
+    an interrupt while the stages start must stop and join the ones already started."""
+    import facetrack.runtime.runner as runner
+
+    started: list[threading.Thread] = []
+    real_spawn = runner.spawn
+
+    def spawn_then_interrupt(target, name):  # type: ignore[no-untyped-def]
+        if started:
+            raise KeyboardInterrupt
+        started.append(real_spawn(target, name))
+        return started[-1]
+
+    monkeypatch.setattr(runner, "spawn", spawn_then_interrupt)
+    gen = run_stages(iter(range(10_000)), [lambda x: x], queue_size=2)
+    with pytest.raises(KeyboardInterrupt):
+        next(gen)
+    assert started and not started[0].is_alive()
+
+
+def test_join_all_goes_on_through_a_second_ctrl_c() -> None:
+    from facetrack.runtime.runner import join_all
+
+    stop = threading.Event()
+    worker = threading.Thread(target=lambda: stop.wait(5), daemon=True)
+    worker.start()
+
+    class Interrupting(threading.Thread):
+        calls = 0
+
+        def join(self, timeout: float | None = None) -> None:
+            Interrupting.calls += 1
+            if Interrupting.calls == 1:
+                stop.set()
+                raise KeyboardInterrupt  # the second Ctrl-C lands in the join
+            worker.join()
+
+    with pytest.raises(KeyboardInterrupt):
+        join_all([Interrupting()])
+    assert Interrupting.calls == 2 and not worker.is_alive()
