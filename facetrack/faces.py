@@ -38,6 +38,7 @@ ATTR_SHAPES: dict[str, tuple[int, ...]] = {
     "gaze": (2,),  # iris offset in eye widths (+x image right, +y down); NaN: not read
     "mouth_open": (),  # 0..1
     "looking": (),  # bool: facing the camera within the configured cone (any pose source)
+    "expressions": (3,),  # analytics: smile, brow_raise, jaw_open proxies 0..1; NaN: not read
     "landmark_score": (),  # Face Mesh presence score 0..1
     "quality": (),  # 0..1 face quality used for thumbnails (size, frontalness, sharpness)
     "analysed": (),  # bool: landmarks ran on this face (False: too small; values are NaN/False)

@@ -84,7 +84,7 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
         out["pose_source"] = POSE_SOURCE_NAMES.get(source)
         if "pose_confidence" in attrs:
             out["pose_confidence"] = _num(attrs["pose_confidence"][i], 2)
-        out["looking"] = bool(attrs["looking"][i])
+        out["looking"] = bool(attrs["looking"][i]) if "looking" in attrs else None
     if analysed:
         out["eye_openness"] = [_num(v, 3) for v in attrs["eye_openness"][i]]
         if "eye_confidence" in attrs:
@@ -94,6 +94,10 @@ def face_json(faces: Faces, i: int) -> dict[str, Any]:
                 else None
             out["eyes_closed"] = bool(attrs["eyes_closed"][i])
         out["mouth_open"] = _num(attrs["mouth_open"][i], 3)
+    if "expressions" in attrs:  # analytics on: the expression proxies (docs/audience.md)
+        for name, value in zip(("smile", "brow_raise", "jaw_open"), attrs["expressions"][i],
+                               strict=True):
+            out[name] = _num(value, 3)
     if faces.identity is not None:  # recognition on: the track's identity (docs/schema.md)
         out["identity"] = identity_json(faces, i)
     return out

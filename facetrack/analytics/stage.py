@@ -105,6 +105,7 @@ class AudienceStage:
         attrs = faces.attrs
         inside = {z.name: z.contains_boxes(faces.xyxy) for z in self.zones}
         raw = raw_expressions(faces.landmarks) if faces.landmarks is not None else None
+        expressions = np.full((len(faces), 3), np.nan, np.float32)
         for i, tid in enumerate(faces.track_id.tolist()):
             record = records.get(tid)
             if record is None:
@@ -120,7 +121,10 @@ class AudienceStage:
             self._attend(st, faces.xyxy[i], attrs, i, t)
             big = faces.xyxy[i, 3] - faces.xyxy[i, 1] >= MIN_FACE_PX
             self._express(st, attrs, None if raw is None or not big else raw[i], i, t)
-        return result.replace(tracks=tuple(_export(s, records) for s in result.tracks))
+            if st.expressions is not None and st.scale.settled:
+                expressions[i] = st.expressions
+        return result.replace(faces=faces.with_attrs(expressions=expressions),
+                              tracks=tuple(_export(s, records) for s in result.tracks))
 
     def _attend(self, st: AudienceState, box: npt.NDArray[np.float32],
                 attrs: Mapping[str, npt.NDArray[np.generic]], i: int, t: float) -> None:

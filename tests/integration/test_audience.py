@@ -67,6 +67,10 @@ def test_every_analytics_file_is_written_and_consistent(run: Path) -> None:
         assert "nan" not in ",".join(r.values()).lower()
     crossings = rows(run / "crossings.csv")
     assert all(c["line"] == "middle" and c["direction"] in ("in", "out") for c in crossings)
+    faces = [f for line in (run / "faces.jsonl").read_text().splitlines()
+             for f in json.loads(line)["faces"]]
+    assert all({"smile", "brow_raise", "jaw_open"} <= set(f) for f in faces)
+    assert all(f["smile"] is None or 0.0 <= f["smile"] <= 1.0 for f in faces)
     assert {p.name for p in run.glob("heatmap_*.png")} == {
         "heatmap_occupancy.png", "heatmap_screen.png", "heatmap_camera.png"}
 

@@ -96,3 +96,13 @@ def test_targets_and_zones_outside_the_image_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"target 't'.*outside"):
         stage(targets=[TargetConfig(name="t", kind="polygon", depth_m=2,
                                     polygon=[(0, 0), (10, 0), (10, 900)])])
+
+
+def test_faces_carry_expression_proxies_only_once_read() -> None:
+    out = run(stage(), [(BOX, 0.0)] * 3)
+    # scripted faces have no mesh: nothing read, NaN (null in faces.jsonl), never a guess
+    assert np.isnan(out.faces.attrs["expressions"]).all()
+    from facetrack.results import face_json
+
+    row = face_json(out.faces, 0)
+    assert row["smile"] is None and row["brow_raise"] is None and row["jaw_open"] is None
