@@ -75,11 +75,11 @@ class ExpressionScale:
     def read(self, raw: npt.NDArray[np.float64]) -> tuple[float, float, float]:
         self.history.append(raw)
         self.readings += 1
-        if self.readings < MIN_READINGS or self.neutral is None:
-            self.neutral = (np.asarray(self.history).min(axis=0) if self.readings
-                            < MIN_READINGS else self._percentile())
-        elif self.readings % REFRESH == 0:
-            self.neutral = self._percentile()
+        if self.readings < MIN_READINGS:
+            self.neutral = np.asarray(self.history).min(axis=0)
+        elif self.readings == MIN_READINGS or self.readings % REFRESH == 0 or \
+                self.neutral is None:
+            self.neutral = self._percentile()  # settled from here: its own neutral
         neutral = self.neutral
         value = np.clip((raw / np.maximum(neutral, 1e-6) - 1.0) / SPANS, 0.0, 1.0)
         return float(value[0]), float(value[1]), float(value[2])

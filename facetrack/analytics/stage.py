@@ -9,6 +9,7 @@ heatmaps are built from the snapshots by ``facetrack.analytics.windows`` and the
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping, Sequence
 
@@ -32,6 +33,8 @@ from facetrack.results import FrameResult
 from facetrack.tracking.history import TrackHistory
 from facetrack.tracks import TargetLooks, TrackAudience, TrackSnapshot
 from facetrack.zones import Zone, zones_of
+
+log = logging.getLogger(__name__)
 
 #: presence and zone visits are not broken by the face going unseen for a while (the track
 #: still stands for the person): only seeing the face elsewhere, or the track's end, ends them
@@ -85,6 +88,7 @@ class AudienceStage:
         self.zones: tuple[Zone, ...] = zones_of(config.zones)
         # a live source tells its size with its first frame
         self.view = self._view(info.width, info.height) if info.width and info.height else None
+        self._unfit: tuple[int, int] | None = None
         self.lines: Mapping[str, LineConfig] = config.lines
         self.period_s, self.max_gap_s = period_s, max_gap_s
 
@@ -97,11 +101,27 @@ class AudienceStage:
             _check_zone(zone, view)
         return view
 
+    def _resize(self, width: int, height: int) -> bool:
+        """A live camera's picture size (its first frame, or a reconnection at another size).
+        A layout that does not fit it turns analytics off for the session with one logged
+        error, instead of failing every frame (and with it the camera's events and clips)."""
+        if self._unfit == (width, height):
+            return False
+        try:
+            self.view = self._view(width, height)
+        except ConfigError as exc:
+            self._unfit = (width, height)
+            log.error("%s; audience analytics are off until the picture fits", exc)
+            return False
+        self._unfit = None
+        return True
+
     def process(self, result: FrameResult) -> FrameResult:
         faces, records, t = result.faces, result.records, result.frame.timestamp
         h, w = result.frame.image.shape[:2]
-        if self.view is None or (self.view.width, self.view.height) != (w, h):
-            self.view = self._view(w, h)
+        resized = self.view is None or (self.view.width, self.view.height) != (w, h)
+        if resized and not self._resize(w, h):
+            return result  # this session's pictures do not fit the layout: no analytics
         attrs = faces.attrs
         inside = {z.name: z.contains_boxes(faces.xyxy) for z in self.zones}
         raw = raw_expressions(faces.landmarks) if faces.landmarks is not None else None
@@ -145,7 +165,9 @@ class AudienceStage:
         hits = {}
         for target in self.targets:
             runs = st.looks[target.name]
-            grow = self.config.hysteresis if runs.start is not None else 0.0
+            # grown only for a look still under way (not one a long gap is about to end)
+            under_way = runs.last is not None and t - runs.last <= runs.max_gap_s
+            grow = self.config.hysteresis if under_way else 0.0
             hit, point = target.hit(view, position, ray, grow)
             runs.step(hit, t)
             hits[target.name] = (hit, point)

@@ -45,6 +45,8 @@ COLUMNS = ("window_start", "window_end", "source", "zone", "target", "ots", "wat
            "glances", "smiles", "occupancy_mean", "entries", "exits", *BUCKET_COLUMNS,
            "model_version", "config_hash")
 ALL = "all"
+#: live windows close late enough for a camera processing at least this many frames a second
+LIVE_MIN_FPS = 2.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class Audience:
         self._tracks: dict[int, TrackSnapshot] = {}
         self._next: float | None = None  # start of the next window to close
         self._last_t: float | None = None
+        self._first_t: float | None = None
+        #: windows (by index on the rows' clock) that saw a frame: a window without one (a
+        #: live outage) has no data, and gets no row rather than a row of zeros
+        self._observed: set[int] = set()
 
     @classmethod
     def of(cls, config: TrackerConfig, info: SourceInfo, source: str | None = None,
@@ -103,14 +109,19 @@ class Audience:
         has been decided (the longer of a glance plus the signals' gap, and the tracker's
         lost-track buffer)."""
         from facetrack.analytics import config_hash, model_version
-        from facetrack.pipeline.tracker import signal_settings
+        from facetrack.analytics.expressions import MIN_SMILE_S
+        from facetrack.pipeline.tracker import is_live, signal_settings
 
         settings = signal_settings(config, info)
         period = settings.period_s
         a = config.analytics
-        lost_s = config.tracking.lost_track_buffer * period
+        # the tracker ends a track lost_track_buffer *frames* after its last sighting: a live
+        # camera's rate is not known ahead (nor steady), so count on at least LIVE_MIN_FPS
+        frame_s = 1.0 / LIVE_MIN_FPS if is_live(config, info) else period
+        lost_s = config.tracking.lost_track_buffer * frame_s
+        decided = max(a.min_glance_s, MIN_SMILE_S) + settings.max_gap_s
         return cls(a, source if source is not None else info.source_id, period_s=period,
-                   delay_s=max(a.min_glance_s + settings.max_gap_s, lost_s) + period,
+                   delay_s=max(decided, lost_s) + period,
                    model_version=model_version(), config_hash=config_hash(config),
                    on_rows=on_rows, origin_s=origin_s)
 
@@ -119,10 +130,12 @@ class Audience:
         for track in result.tracks:
             if track.audience is not None:
                 self._tracks[track.track_id] = track
+        w = self.config.window_s
         if self._next is None:
-            w = self.config.window_s
             self._next = math.floor((t + self.origin_s) / w) * w - self.origin_s
+            self._first_t = t
         self._last_t = t if self._last_t is None else max(self._last_t, t)
+        self._observed.add(self._index(t))
         while t >= self._next + self.config.window_s + self.delay_s:
             self._close_window(self._next + self.config.window_s)
 
@@ -135,20 +148,26 @@ class Audience:
             self._close_window(min(self._next + self.config.window_s, end))
         self._next = None
 
+    def _index(self, t: float) -> int:
+        return math.floor((t + self.origin_s) / self.config.window_s + 1e-9)
+
     def _close_window(self, hi: float) -> None:
-        assert self._next is not None
-        lo = self._next
+        assert self._next is not None and self._first_t is not None
+        # the first window starts with the input (a camera started mid-window)
+        lo = max(self._next, self._first_t)
+        observed = self._index(self._next + self.config.window_s / 2) in self._observed
         rows = window_rows(self._tracks.values(), lo, hi, self.config,
-                           {"source": self.source, **self.stamp})
+                           {"source": self.source, **self.stamp}) if observed else []
         for row in rows:  # on the rows' clock
             row["window_start"] = round(lo + self.origin_s, 3)
             row["window_end"] = round(hi + self.origin_s, 3)
-        self._next = lo + self.config.window_s
+        self._observed.discard(self._index(self._next + self.config.window_s / 2))
+        self._next = self._next + self.config.window_s
         # a track that ended before the next window starts can no longer count in any
         self._tracks = {k: v for k, v in self._tracks.items()
                         if not (v.state == "ended" and _end(v) <= self._next)}
         self.rows.extend(rows)
-        if self.on_rows is not None:
+        if self.on_rows is not None and rows:
             self.on_rows(rows)
 
 
@@ -186,18 +205,20 @@ def _row(tracks: Sequence[TrackSnapshot], lo: float, hi: float, zone: str, targe
             continue
         ots += 1
         dwell += here
-        looks: Sequence[Interval] = a.targets[target].looks if target in a.targets else ()
-        if zone != ALL:
-            looks = intersect(looks, span)
+        whole: Sequence[Interval] = a.targets[target].looks if target in a.targets else ()
+        looks = whole if zone == ALL else intersect(whole, span)
         watched = total(clip(looks, lo, hi))
         attention += watched
-        watchers += watched > 0 and total(looks) >= config.watcher_min_s
-        glances += sum(lo <= s < hi for s, _ in looks)
+        # attention so far: what happens after the window does not change it
+        watchers += watched > 0 and total(clip(looks, -math.inf, hi)) >= config.watcher_min_s
+        # a glance is a whole look, counted where it began (in a zone row: began in the zone)
+        glances += sum(lo <= s < hi and _within(s, span) for s, _ in whole)
         smiles += total(clip(intersect(a.smiling, span), lo, hi)) > 0
         ended = track.state == "ended"
         for k, (s, e) in enumerate(span):
             entries += lo <= s < hi
-            if lo <= e <= hi and (ended or k < len(span) - 1 or zone not in _inside(track)):
+            # (lo, hi]: a visit that ends on a boundary belongs to the window it ended
+            if lo < e <= hi and (ended or k < len(span) - 1 or zone not in _inside(track)):
                 exits += 1
                 buckets[_bucket(e - s)] += 1
     return {
@@ -208,6 +229,10 @@ def _row(tracks: Sequence[TrackSnapshot], lo: float, hi: float, zone: str, targe
         "occupancy_mean": round(dwell / (hi - lo), 3) if hi > lo else "",
         "entries": entries, "exits": exits, **dict(zip(BUCKET_COLUMNS, buckets, strict=True)),
     }
+
+
+def _within(t: float, span: Sequence[Interval]) -> bool:
+    return any(a <= t < b for a, b in span)
 
 
 def _inside(track: TrackSnapshot) -> tuple[str, ...]:

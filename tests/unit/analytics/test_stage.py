@@ -106,3 +106,27 @@ def test_faces_carry_expression_proxies_only_once_read() -> None:
 
     row = face_json(out.faces, 0)
     assert row["smile"] is None and row["brow_raise"] is None and row["jaw_open"] is None
+
+
+def test_a_new_look_after_a_long_gap_is_judged_without_hysteresis() -> None:
+    """Found in review: after an occlusion the first frame of a new look was judged against
+    the grown cone. 26.5 deg is outside 25 deg and inside 27.5."""
+    script = [(BOX, 0.0)] * 5 + [(BOX, None)] * 7 + [(BOX, 26.5)] * 5
+    looks = run(stage(), script).tracks[0].audience.targets["camera"].looks  # type: ignore
+    assert looks == (pytest.approx((0.0, 0.5)),)
+
+
+def test_a_layout_that_does_not_fit_a_live_picture_turns_analytics_off(
+        caplog: pytest.LogCaptureFixture) -> None:
+    live = SourceInfo("cam", "stream", 0, 0, FPS, None)  # a camera tells its size later
+    st = AudienceStage(AnalyticsConfig(enabled=True, zones={"door": [(0, 0), (600, 0),
+                                                                    (0, 100)]}),
+                       25.0, live, 1 / FPS, 1.0)
+    faces = posed(BOX, 0.0)
+    for k, size in enumerate([(480, 640), (360, 480), (360, 480)]):
+        frame = Frame(np.zeros((*size, 3), np.uint8), "cam", k, k / FPS)
+        records = records_for(faces, frame, {})
+        out = st.process(FrameResult(frame, faces, tracks=tuple(
+            r.snapshot() for r in records.values()), records=records))
+        assert (out.tracks[0].audience is None) == (size == (360, 480))
+    assert caplog.text.count("outside the 480x360 image") == 1

@@ -158,7 +158,7 @@ def test_names_with_commas_and_quotes_survive_the_csv_files(tmp_path: Path) -> N
     with AudienceFile(tmp_path / "audience.csv", audience) as table, \
             CrossingsFile(tmp_path / "crossings.csv") as crossings:
         for sink in (table, crossings):
-            sink.consume(result(1.0, [track]))
+            sink.consume(result(0.0, [track]))
     rows = list(csv.DictReader((tmp_path / "audience.csv").read_text().splitlines()))
     assert [r["zone"] for r in rows] == ["all", hostile] and rows[1]["source"] == hostile
     assert rows[1]["ots"] == "1"
@@ -179,3 +179,45 @@ def test_heatmaps_draw_only_looks_that_count() -> None:
         counted = ((1.0, 1.0 + (k + 1) / 10),) if k >= 2 else ()
         maps._land(2, "camera", TargetLooks(counted, True, (0.3, 0.4)), 1.0 + k / 10, True)
     assert len(maps.hits["camera"]) == 5
+
+
+def test_a_visit_ending_on_a_boundary_exits_once() -> None:
+    """Found in review: a zone visit whose last frame ends exactly on a window boundary was
+    counted in both windows."""
+    cfg = AnalyticsConfig(enabled=True, window_s=10.0, zones={"door": [(0, 0), (9, 0), (9, 9)]})
+    track = snap(1, ((0.0, 16.0),), (), zones={"door": ((5.0, 10.0), (12.0, 15.0))},
+                 ended=False)
+    first = window_rows([track], 0.0, 10.0, cfg, STAMP)[1]
+    second = window_rows([track], 10.0, 20.0, cfg, STAMP)[1]
+    assert (first["exits"], first["dwell_5_15"]) == (1, 1)
+    assert (second["exits"], second["dwell_0_5"], second["dwell_5_15"]) == (1, 1, 0)
+
+
+def test_watchers_count_attention_up_to_the_window_only() -> None:
+    """Found in review: a look after the window made a track a watcher of it."""
+    cfg = AnalyticsConfig(enabled=True, window_s=10.0, watcher_min_s=2.0)
+    track = snap(1, ((0.0, 30.0),), ((1.0, 1.5), (25.0, 30.0)))
+    assert window_rows([track], 0.0, 10.0, cfg, STAMP)[0]["watchers"] == 0
+    assert window_rows([track], 20.0, 30.0, cfg, STAMP)[0]["watchers"] == 1
+
+
+def test_a_zone_counts_whole_looks_that_began_in_it() -> None:
+    """Found in review: a look cut by zone visits counted as several glances."""
+    track = snap(1, ((0.0, 10.0),), ((1.0, 9.0),), zones={"door": ((0.5, 6.0), (7.0, 7.1))})
+    everyone, door = window_rows([track], 0.0, 10.0, CONFIG, STAMP)
+    assert everyone["glances"] == 1 and door["glances"] == 1
+    assert door["attention_total_s"] == pytest.approx(5.1)  # the look's time in the zone
+
+
+def test_windows_without_a_frame_get_no_row_and_a_late_start_is_partial() -> None:
+    """A live outage is no data, not an empty audience; a camera started mid-window reports
+    the part it saw."""
+    audience = Audience(AnalyticsConfig(enabled=True, window_s=10.0), "s", period_s=0.1,
+                        delay_s=1.0)
+    track = snap(1, ((4.0, 4.1),), (), ended=False)
+    for t in (4.0, 5.0, 35.0):  # frames in [0,10), none in [10,30), one at 35
+        audience.consume(result(t, [track]))
+    audience.close()
+    starts = [(r["window_start"], r["window_end"]) for r in audience.rows]
+    assert starts == [(4.0, 10.0), (30.0, 35.1)]
+    assert audience.rows[0]["occupancy_mean"] == pytest.approx(0.1 / 6.0, abs=1e-3)
