@@ -171,6 +171,17 @@ def fit_ratios() -> dict[str, Any]:
             "left_out_mae_yaw_pitch": left_out.mean(axis=0).tolist()}
 
 
+def box_per_eye_distance(poses: list[dict[str, Any]], max_deg: float = 15.0
+                         ) -> tuple[int, float]:
+    """YuNet's box height over the distance between its two eye keypoints, median over the
+    frontal images (|yaw| and |pitch| within ``max_deg``): what ``analytics.camera.
+    face_height_m`` is derived from (x 63 mm, adults' mean eye distance)."""
+    ratios = [(p["box"][3] - p["box"][1])
+              / float(np.linalg.norm(np.subtract(p["keypoints"][1], p["keypoints"][0])))
+              for p in poses if abs(p["truth"][0]) <= max_deg and abs(p["truth"][1]) <= max_deg]
+    return len(ratios), float(np.median(ratios)) if ratios else float("nan")
+
+
 def coverage() -> list[dict[str, Any]]:
     """Share of the face rows ``facetrack track`` writes with a head pose, per demo clip, and
     how many came from each source."""
@@ -234,6 +245,9 @@ def main() -> None:
         print_table(["ratios", "d/iod", "h", "D/em", "MAE yaw", "MAE pitch"],
                     [["canonical (used)", *f["canonical"], *f["canonical_mae_yaw_pitch"]],
                      ["fitted, left-out", *f["fitted"], *f["left_out_mae_yaw_pitch"]]])
+        n, ratio = box_per_eye_distance(res["poses"])
+        res["box_per_eye_distance"] = {"images": n, "median": ratio}
+        print_table(["frontal images", "box height / eye distance (median)"], [[n, ratio]])
     if args.coverage:
         res["coverage"] = coverage()
         print_table(["clip", "face rows", "with a pose", "mesh", "keypoints"],

@@ -43,7 +43,7 @@ class Heatmaps:
         self.hits: dict[str, list[tuple[float, float]]] = {t.name: [] for t in config.targets}
         #: (track, target) -> the points of a look not yet long enough to count
         self._pending: dict[tuple[int, str], list[tuple[float, tuple[float, float]]]] = {}
-        self.step = max(1, (frame_count or 0) // SAMPLES) if frame_count else 30
+        self.step = max(1, frame_count // SAMPLES) if frame_count else 30
         self.samples: list[Image] = []
         self.scale = min(1.0, SAMPLE_WIDTH / max(width, 1))
         self.out_scale = min(1.0, OUT_WIDTH / max(width, 1))

@@ -8,7 +8,6 @@ heatmaps are built from the snapshots by ``facetrack.analytics.windows`` and the
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -30,8 +29,8 @@ from facetrack.errors import ConfigError
 from facetrack.faces import POSE_MESH
 from facetrack.frames import SourceInfo
 from facetrack.results import FrameResult
-from facetrack.tracking.history import TrackHistory
-from facetrack.tracks import TargetLooks, TrackAudience, TrackSnapshot
+from facetrack.tracking.history import export_state
+from facetrack.tracks import TargetLooks, TrackAudience
 from facetrack.zones import Zone, zones_of
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,8 @@ class AudienceStage:
             if st.expressions is not None and st.scale.settled:
                 expressions[i] = st.expressions
         return result.replace(faces=faces.with_attrs(expressions=expressions),
-                              tracks=tuple(_export(s, records) for s in result.tracks))
+                              tracks=tuple(export_state(s, records, AudienceState, "audience")
+                                           for s in result.tracks))
 
     def _attend(self, st: AudienceState, box: npt.NDArray[np.float32],
                 attrs: Mapping[str, npt.NDArray[np.generic]], i: int, t: float) -> None:
@@ -225,13 +225,3 @@ def _check_zone(zone: Zone, view: View) -> None:
         if not (0 <= x <= view.width and 0 <= y <= view.height):
             raise ConfigError(f"analytics zone {zone.name!r}: point [{x:g}, {y:g}] is outside "
                               f"the {view.width}x{view.height} image")
-
-
-def _export(snapshot: TrackSnapshot, records: Mapping[int, TrackHistory]) -> TrackSnapshot:
-    record = records.get(snapshot.track_id)
-    if record is None:
-        return snapshot
-    state = record.state_of(AudienceState)
-    if snapshot.state == "ended":
-        state.finish()
-    return dataclasses.replace(snapshot, audience=state.export())

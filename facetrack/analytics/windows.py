@@ -155,13 +155,14 @@ class Audience:
         assert self._next is not None and self._first_t is not None
         # the first window starts with the input (a camera started mid-window)
         lo = max(self._next, self._first_t)
-        observed = self._index(self._next + self.config.window_s / 2) in self._observed
+        index = self._index(self._next + self.config.window_s / 2)
+        observed = index in self._observed
         rows = window_rows(self._tracks.values(), lo, hi, self.config,
                            {"source": self.source, **self.stamp}) if observed else []
         for row in rows:  # on the rows' clock
             row["window_start"] = round(lo + self.origin_s, 3)
             row["window_end"] = round(hi + self.origin_s, 3)
-        self._observed.discard(self._index(self._next + self.config.window_s / 2))
+        self._observed.discard(index)
         self._next = self._next + self.config.window_s
         # a track that ended before the next window starts can no longer count in any
         self._tracks = {k: v for k, v in self._tracks.items()

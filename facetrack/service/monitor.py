@@ -151,7 +151,8 @@ class Monitor:
         port = self.config.metrics.port
         if port is not None:
             server = serve_metrics(Collector(
-                self.counters, lambda: [*self.event_sinks, *self.audiences.values()],
+                self.counters,
+                lambda: [*self.event_sinks, *(a.queue for a in self.audiences.values())],
                 lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()}),
                 port)
             stack.callback(server.close)

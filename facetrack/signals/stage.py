@@ -3,15 +3,13 @@ track's snapshot. Runs right after analysis, on the same thread."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from facetrack.results import FrameResult
 from facetrack.signals.track import Sample, SignalSettings, TrackSignalState
-from facetrack.tracking.history import TrackHistory
-from facetrack.tracks import TrackSnapshot
+from facetrack.tracking.history import export_state
 from facetrack.zones import Zone
 
 
@@ -42,20 +40,11 @@ class SignalStage:
                     float(attrs["mouth_open"][i]),
                     np.asarray(attrs["head_pose"][i], np.float64), float(attrs["quality"][i]),
                     np.asarray(attrs["gaze"][i], np.float64) if "gaze" in attrs else None))
-        return result.replace(tracks=tuple(_export(s, records) for s in result.tracks))
+        return result.replace(tracks=tuple(export_state(s, records, TrackSignalState, "signals")
+                                           for s in result.tracks))
 
     def reset(self) -> None:
         """Nothing to forget: the state is in each track's record."""
 
     def close(self) -> None:
         """Nothing held."""
-
-
-def _export(snapshot: TrackSnapshot, records: Mapping[int, TrackHistory]) -> TrackSnapshot:
-    record = records.get(snapshot.track_id)
-    if record is None:
-        return snapshot
-    state = record.state_of(TrackSignalState)
-    if snapshot.state == "ended":
-        state.finish()
-    return dataclasses.replace(snapshot, signals=state.export())

@@ -42,18 +42,6 @@ class LiveAudience:
         #: the latest closed window's rows, by (zone, target), for the gauges
         self.latest: dict[tuple[str, str], dict[str, Any]] = {}
 
-    @property
-    def name(self) -> str:
-        return self.queue.name
-
-    @property
-    def waiting(self) -> int:
-        return self.queue.waiting
-
-    @property
-    def lost(self) -> int:
-        return self.queue.lost
-
     def start(self, info: SourceInfo, stack: ExitStack) -> None:
         """A new source session: frame time 0 is now on the wall clock."""
         audience = Audience.of(self.config, info, source=self.camera, on_rows=self._store,

@@ -19,15 +19,7 @@ from facetrack._closing import Closing
 from facetrack.analytics.windows import BUCKET_COLUMNS
 from facetrack.errors import DatabaseError
 from facetrack.storage.events import parse_since
-from facetrack.storage.sql import (
-    has_table,
-    open_database,
-    reason,
-    schema_version,
-    set_schema_version,
-    transaction,
-    translate,
-)
+from facetrack.storage.sql import open_table_store, reason, transaction
 
 #: version of the audience table (``facetrack_schema``); bump it with a migration
 SCHEMA_VERSION = 1
@@ -56,31 +48,12 @@ class AudienceStore(Closing):
 
     def __init__(self, target: str | Path, *, read_only: bool = False) -> None:
         self._lock = threading.Lock()
-        self._db = open_database(target, what="event store", read_only=read_only)
+        self._db = open_table_store(
+            target, what="event store", table="audience", version=SCHEMA_VERSION,
+            metadata=_metadata, read_only=read_only,
+            missing="no audience windows stored here (a camera needs `tracker: {analytics: "
+            "{enabled: true}}`)")
         self.name = self._db.name
-        try:
-            with transaction(self._db, write=not read_only) as conn:
-                self._prepare(conn, read_only)
-        except sa.exc.SQLAlchemyError as exc:
-            self._db.close()
-            raise translate(exc, self.name, "event store") from None
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _prepare(self, conn: sa.Connection, read_only: bool) -> None:
-        version = schema_version(conn, "audience")
-        if version is not None and version > SCHEMA_VERSION:
-            raise DatabaseError(f"{self.name}: audience table version {version} is newer than "
-                                f"this facetrack reads ({SCHEMA_VERSION}); upgrade facetrack")
-        if read_only:
-            if not has_table(conn, "audience"):
-                raise DatabaseError(f"{self.name}: no audience windows stored here (a camera "
-                                    "needs `tracker: {analytics: {enabled: true}}`)")
-            return
-        _metadata.create_all(conn, checkfirst=True)
-        if version is None:
-            set_schema_version(conn, "audience", SCHEMA_VERSION)
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
         """One window's rows (``camera`` set, bounds as ISO UTC text), in one transaction."""

@@ -26,17 +26,9 @@ from facetrack._closing import Closing
 from facetrack.errors import DatabaseError, InputError, OutputError
 from facetrack.events import EVENT_TYPES, Event
 from facetrack.storage.sql import (
-    has_table,
-    open_database,
-    reason,
-    schema_version,
-    set_schema_version,
-    transaction,
-    translate,
-)
-from facetrack.storage.sql import (
     is_database_url as is_database_url,
 )
+from facetrack.storage.sql import open_table_store, reason, transaction
 
 log = logging.getLogger(__name__)
 
@@ -67,35 +59,11 @@ class EventStore(Closing):
 
     def __init__(self, target: str | Path, *, read_only: bool = False) -> None:
         self._lock = threading.Lock()
-        self._db = open_database(target, what="event store", read_only=read_only)
+        self._db = open_table_store(
+            target, what="event store", table="events", version=SCHEMA_VERSION,
+            metadata=_metadata, read_only=read_only,
+            missing="not a facetrack event store (no events table)")
         self.name = self._db.name
-        try:
-            with transaction(self._db, write=not read_only) as conn:
-                self._prepare(conn, read_only)
-        except sa.exc.SQLAlchemyError as exc:
-            self._db.close()
-            error = translate(exc, self.name, "event store")
-            if type(error) is DatabaseError:
-                error = DatabaseError(f"{self.name}: cannot open the event store "
-                                      f"({reason(exc)})")
-            raise error from None
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _prepare(self, conn: sa.Connection, read_only: bool) -> None:
-        version = schema_version(conn, "events")
-        if version is not None and version > SCHEMA_VERSION:
-            raise DatabaseError(f"{self.name}: event store version {version} is newer than "
-                                f"this facetrack reads ({SCHEMA_VERSION}); upgrade facetrack")
-        if read_only:
-            if not has_table(conn, "events"):
-                raise DatabaseError(f"{self.name}: not a facetrack event store (no events "
-                                    "table)")
-            return
-        _metadata.create_all(conn, checkfirst=True)
-        if version is None:
-            set_schema_version(conn, "events", SCHEMA_VERSION)
 
     def add(self, events: Sequence[Event]) -> None:
         if not events:

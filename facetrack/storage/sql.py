@@ -221,3 +221,36 @@ def set_schema_version(conn: sa.Connection, component: str, version: int) -> Non
                            .values(version=version)).rowcount
     if not updated:
         conn.execute(sa.insert(SCHEMA).values(component=component, version=version))
+
+
+def open_table_store(target: str | Path, *, what: str, table: str, version: int,
+                     metadata: sa.MetaData, read_only: bool, missing: str) -> Database:
+    """Open the database ``target`` for one versioned table (``table``, recorded as
+    ``version`` in ``facetrack_schema``): created with ``metadata`` when writable; refused when
+    written by a newer facetrack, or, read-only, when the table is not there (``missing``: the
+    end of that message). Every failure is one line naming ``what``."""
+    db = open_database(target, what=what, read_only=read_only)
+    try:
+        with transaction(db, write=not read_only) as conn:
+            found = schema_version(conn, table)
+            if found is not None and found > version:
+                raise DatabaseError(f"{db.name}: {what} table {table!r} version {found} is "
+                                    f"newer than this facetrack reads ({version}); upgrade "
+                                    "facetrack")
+            if read_only:
+                if not has_table(conn, table):
+                    raise DatabaseError(f"{db.name}: {missing}")
+                return db
+            metadata.create_all(conn, checkfirst=True)
+            if found is None:
+                set_schema_version(conn, table, version)
+    except sa.exc.SQLAlchemyError as exc:
+        db.close()
+        error = translate(exc, db.name, what)
+        if type(error) is DatabaseError:
+            error = DatabaseError(f"{db.name}: cannot open the {what} ({reason(exc)})")
+        raise error from None
+    except BaseException:
+        db.close()
+        raise
+    return db

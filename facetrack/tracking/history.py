@@ -11,8 +11,9 @@ is written by one stage only (stages may run on different threads).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from facetrack.tracks import TrackSnapshot, TrackState
 
@@ -52,3 +53,24 @@ class TrackHistory:
         """The lifetime part of the snapshot (stages fill in identity and signals)."""
         return TrackSnapshot(self.track_id, self.state, self.first_frame, self.first_time,
                              self.last_frame, self.last_time, self.frames_seen)
+
+
+class Exported(Protocol):
+    """A stage's per-track state that ends with its track and exports a snapshot field."""
+
+    def finish(self) -> None: ...
+
+    def export(self) -> Any: ...
+
+
+def export_state(snapshot: TrackSnapshot, records: Mapping[int, TrackHistory],
+                 kind: Callable[[], Exported], field: str) -> TrackSnapshot:
+    """``snapshot`` with ``field`` set to its track's ``kind`` state exported; on the track's
+    last snapshot (ended) the state is finished first, so open spells and runs end with it."""
+    record = records.get(snapshot.track_id)
+    if record is None:
+        return snapshot
+    state = record.state_of(kind)
+    if snapshot.state == "ended":
+        state.finish()
+    return dataclasses.replace(snapshot, **{field: state.export()})
