@@ -11,6 +11,7 @@ blurred away: no face is ever drawn.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -103,8 +104,18 @@ class Heatmaps:
         return np.asarray(cv2.resize(median, self.out_size, interpolation=cv2.INTER_LINEAR),
                           np.uint8)
 
-    def save(self, out: Path) -> list[Path]:
-        """Write every heatmap into ``out``; the paths written."""
+    def snapshot(self) -> Heatmaps:
+        """A copy to draw from while this one goes on counting (the sampled frames are never
+        changed once taken, so they are shared)."""
+        snap = copy.copy(self)
+        snap.occupancy = self.occupancy.copy()
+        snap.samples = list(self.samples)
+        snap.hits = {k: list(v) for k, v in self.hits.items()}
+        snap._pending = {}
+        return snap
+
+    def render(self) -> dict[str, Image]:
+        """Every heatmap by file name (``heatmap_occupancy.png``, ``heatmap_TARGET.png``)."""
         scene = self.background()
         smooth = cv2.GaussianBlur(self.occupancy, (0, 0), 1.0)  # one cell: a face's spread
         grid = np.asarray(cv2.resize(smooth, self.out_size, interpolation=cv2.INTER_LINEAR),
@@ -112,8 +123,12 @@ class Heatmaps:
         images = {"heatmap_occupancy.png": _overlay(scene, grid)}
         for target in self.config.targets:
             images[f"heatmap_{target.name}.png"] = self._target_map(target, scene)
+        return images
+
+    def save(self, out: Path) -> list[Path]:
+        """Write every heatmap into ``out``; the paths written."""
         written = []
-        for name, image in images.items():
+        for name, image in self.render().items():
             ok, data = cv2.imencode(".png", image)
             if ok:
                 from facetrack.sinks.files import open_output

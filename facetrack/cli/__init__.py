@@ -12,6 +12,7 @@ import typer
 from facetrack.cli import config as _config
 from facetrack.cli import monitor as _monitor
 from facetrack.cli import report as _report
+from facetrack.cli import serve as _serve
 from facetrack.cli import track as _track
 from facetrack.cli.db import db_app
 
@@ -40,6 +41,10 @@ app.command()(_monitor.events)
 app.command()(_monitor.audience)
 app.command()(_report.report)
 app.add_typer(db_app, name="db")
+app.command()(_serve.serve)
+app.add_typer(_serve.users_app, name="users")
+app.add_typer(_serve.keys_app, name="keys")
+app.command()(_serve.audit)
 
 
 def main() -> None:  # pragma: no cover - console entry point

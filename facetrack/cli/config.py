@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,25 +14,7 @@ from facetrack.config import TrackerConfig
 from facetrack.config.base import read_yaml
 from facetrack.config.service import MonitorConfig
 from facetrack.errors import ConfigError
-from facetrack.redact import redact_url
-from facetrack.sinks.notify import mask_url
-
-_URL_KEYS = {"source", "events_db", "database", "endpoint_url", "url"}
-
-
-def masked(value: Any, key: str = "") -> Any:
-    """``value`` (a dumped config) with secrets replaced."""
-    if isinstance(value, dict):
-        return {k: masked(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        if key == "urls":
-            return [mask_url(str(v)) for v in value]
-        return [masked(v) for v in value]
-    if key == "token" and value is not None:
-        return "***"
-    if key in _URL_KEYS and isinstance(value, str):
-        return redact_url(value)
-    return value
+from facetrack.redact import masked
 
 
 def check_config(config: Annotated[Path, typer.Argument(help="YAML config file.")]) -> None:

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from typing_extensions import Self
 
+from facetrack.config.api import ApiConfig
 from facetrack.config.base import Strict, load_yaml
 from facetrack.config.camera import CameraConfig
 
@@ -103,15 +105,21 @@ class MetricsConfig(Strict):
     log_every_s: float = Field(60.0, gt=0.0, description="Log per-camera counters this often.")
 
 
-class MonitorConfig(Strict):
-    cameras: list[CameraConfig] = Field(..., min_length=1)
+class ServerConfig(Strict):
+    """What ``facetrack serve`` reads: the stores, and the cameras it shows (a monitor's
+    config file works as it is; serve runs no camera)."""
+
+    cameras: list[CameraConfig] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
     clips: ClipStorageConfig = Field(default_factory=ClipStorageConfig)
     live_view: LiveViewConfig = Field(default_factory=LiveViewConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    api: ApiConfig | None = Field(None, description="The REST API and dashboard "
+                                  "(docs/server.md); in a monitor's config, serve them from "
+                                  "the monitor's process.")
 
     @model_validator(mode="after")
-    def _unique_names(self) -> MonitorConfig:
+    def _unique_names(self) -> ServerConfig:
         names = [c.name for c in self.cameras]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -119,5 +127,9 @@ class MonitorConfig(Strict):
         return self
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> MonitorConfig:
+    def from_yaml(cls, path: str | Path) -> Self:
         return load_yaml(cls, path)
+
+
+class MonitorConfig(ServerConfig):
+    cameras: list[CameraConfig] = Field(..., min_length=1)

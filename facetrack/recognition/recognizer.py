@@ -98,6 +98,23 @@ class FaceRecognizer:
     def threshold(self) -> float:
         return self.config.threshold
 
+    @property
+    def detector(self) -> Detector:
+        return self._detector
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    def with_gallery(self, gallery: Gallery) -> FaceRecognizer:
+        """The same models, matching against ``gallery`` (nothing is loaded again)."""
+        return FaceRecognizer(self.config, gallery=gallery, detector=self._detector,
+                              embedder=self._embedder)
+
+    def detect(self, image: ImageLike) -> Faces:
+        """Every face of ``image`` (boxes, scores, keypoints), without embedding them."""
+        return self._detect((0, image))[1]
+
     def embed_faces(self, image: npt.NDArray[np.uint8], faces: Faces) -> Faces:
         """``faces`` with ``embedding`` set (rows shorter than ``min_face_size`` get zeros and
         are never matched)."""

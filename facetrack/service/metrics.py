@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 
 from facetrack.errors import OutputError
-from facetrack.events import Alert
+from facetrack.events import Alert, utc_now
 from facetrack.results import FrameResult
 from facetrack.runtime.servers import BoundedHTTPServer
 from facetrack.sources.live import LiveStats
@@ -33,6 +33,7 @@ class CameraCounters:
     notifications_dropped: int = 0  # the queue was full
     fps_in: float = 0.0  # decoded from the camera, over the last ~10 s
     fps_out: float = 0.0  # processed, over the last ~10 s
+    last_frame_time: str | None = None  # wall clock (ISO UTC) of the last processed frame
     live: LiveStats = field(default_factory=LiveStats)
 
     def summary(self) -> dict[str, Any]:
@@ -63,6 +64,7 @@ class CountingSink:
     def consume(self, result: FrameResult) -> None:
         c = self.counters
         c.processed += 1
+        c.last_frame_time = utc_now()
         alerts = sum(isinstance(e, Alert) for e in result.events)
         c.alerts += alerts
         c.events += len(result.events) - alerts

@@ -30,14 +30,18 @@ from facetrack.rules.stage import RulesStage, default_rules, scene_rules
 from facetrack.runtime import spawn
 from facetrack.service.camera import Camera
 from facetrack.service.metrics import CameraCounters, Collector, CountingSink, serve_metrics
+from facetrack.service.status import StatusReporter
 from facetrack.service.wiring import (
     CameraSinks,
     camera_sinks,
     limit_malloc_arenas,
+    open_api,
     open_clips,
     open_views,
 )
 from facetrack.sinks.events import EventSink
+from facetrack.sinks.latest_frame import LatestFrame
+from facetrack.storage.cameras import CameraStatusStore
 from facetrack.storage.events import EventsJsonl, EventStore
 from facetrack.zones import zones_of
 
@@ -85,6 +89,9 @@ class Monitor:
         self.audience_store: Any = None
         #: each camera's live audience windows (analytics on), for the gauges
         self.audiences: dict[str, Any] = {}
+        #: each camera's latest result, for the live view and the API (when either is on)
+        self.frames: dict[str, LatestFrame] = {}
+        self.api_port: int | None = None
         self.cameras = {c.name: self._camera(c) for c in config.cameras}
 
     def _camera(self, cfg: CameraConfig) -> Camera:
@@ -137,6 +144,8 @@ class Monitor:
             self._open_events(stack)
             self._open_audience(stack)
             self._open_clips(stack)
+            self._open_status(stack)
+            self._open_api(stack)
             for cam_cfg in self.config.cameras:
                 stack.enter_context(self._running(cam_cfg))
             self._watch(duration_s)
@@ -147,15 +156,36 @@ class Monitor:
     # -- what the cameras share ----------------------------------------------------------
 
     def _open_views(self, stack: ExitStack) -> None:
-        self.view, self.window = open_views(self.config, stack)
+        if self.config.live_view.port is not None or self.config.api is not None:
+            self.frames = {c.name: LatestFrame() for c in self.config.cameras}
+        self.view, self.window = open_views(self.config, stack, self.frames)
         port = self.config.metrics.port
         if port is not None:
-            server = serve_metrics(Collector(
-                self.counters,
-                lambda: [*self.event_sinks, *(a.queue for a in self.audiences.values())],
-                lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()}),
-                port)
+            server = serve_metrics(self.collector(), port)
             stack.callback(server.close)
+
+    def collector(self) -> Collector:
+        return Collector(
+            self.counters,
+            lambda: [*self.event_sinks, *(a.queue for a in self.audiences.values())],
+            lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()})
+
+    def _open_status(self, stack: ExitStack) -> None:
+        """Report the cameras' states to the store (what `facetrack serve` shows)."""
+        store = stack.enter_context(CameraStatusStore(self.config.store.events_db))
+        stack.callback(StatusReporter(store, self.counters).close)
+
+    def _open_api(self, stack: ExitStack) -> None:
+        """The REST API and dashboard in this process, with live frames (``api:``)."""
+        if self.config.api is not None:
+            self.api_port = open_api(self, stack)
+
+    def latest_frame(self, camera: str) -> LatestFrame | None:
+        return self.frames.get(camera)
+
+    def heatmap(self, camera: str, name: str) -> bytes | None:
+        live = self.audiences.get(camera)
+        return None if live is None else live.heatmap(name)
 
     def _open_events(self, stack: ExitStack) -> None:
         store_cfg = self.config.store
@@ -221,7 +251,8 @@ class Monitor:
         if self._on_events is not None:
             sinks.append(CallbackSink(self._on_events))
         outputs = self._outputs[cfg.name] = camera_sinks(cfg, self.clip_writer, links,
-                                                         self.view, self.window)
+                                                         self.frames.get(cfg.name),
+                                                         self.window)
         if audience is not None:
             outputs.sinks.append(audience)
         camera.attach([*sinks, *outputs.sinks], owned=outputs.sinks)

@@ -13,6 +13,7 @@ from facetrack.config.service import MonitorConfig
 from facetrack.draw import DrawingCache
 from facetrack.pipeline.base import Sink
 from facetrack.sinks.clips import ClipRecorder, ClipWriter
+from facetrack.sinks.latest_frame import LatestFrame
 from facetrack.sinks.live_view import LiveView, RtspPush
 from facetrack.sinks.notify import Notifier
 from facetrack.storage.clips import ClipLinks, ClipStorage, make_clip_storage
@@ -20,15 +21,18 @@ from facetrack.storage.clips import ClipLinks, ClipStorage, make_clip_storage
 log = logging.getLogger(__name__)
 
 
-def open_views(config: MonitorConfig, stack: ExitStack) -> tuple[LiveView | None, Any]:
-    """The browser view and the local window, when configured (closed by ``stack``)."""
+def open_views(config: MonitorConfig, stack: ExitStack, frames: dict[str, LatestFrame]
+               ) -> tuple[LiveView | None, Any]:
+    """The browser view (over the cameras' latest ``frames``) and the local window, when
+    configured (closed by ``stack``)."""
     from facetrack.sinks.window import open_window
 
     names = [c.name for c in config.cameras]
     lv = config.live_view
     view = None
     if lv.port is not None:
-        view = LiveView(names, lv.port, lv.host, token=lv.token, max_viewers=lv.max_viewers)
+        view = LiveView(names, lv.port, lv.host, token=lv.token, max_viewers=lv.max_viewers,
+                        slots=frames)
         stack.callback(view.close)
     window = open_window(names) if lv.window else None
     if window is not None:
@@ -58,7 +62,7 @@ class CameraSinks:
 
 
 def camera_sinks(cfg: CameraConfig, writer: ClipWriter | None, links: ClipLinks | None,
-                 view: LiveView | None, window: Any) -> CameraSinks:
+                 latest: LatestFrame | None, window: Any) -> CameraSinks:
     """Clip recorder, notifier, live view, window and RTSP push of one camera, as configured;
     every drawing of a frame is made once (``DrawingCache``)."""
     out = CameraSinks()
@@ -70,13 +74,46 @@ def camera_sinks(cfg: CameraConfig, writer: ClipWriter | None, links: ClipLinks 
         n = cfg.notify
         out.notifier = Notifier(cfg.name, n.urls, n.title, n.body, n.timeout_s, n.retries)
         out.sinks.append(out.notifier)
-    if view is not None:
-        out.sinks.append(view.sink(cfg.name, drawing))
+    if latest is not None:  # the live view and the API show it
+        latest.drawing = drawing
+        out.sinks.append(latest)
     if window is not None:
         out.sinks.append(window.sink(cfg.name))
     if cfg.push.url:
         out.sinks.append(RtspPush(cfg.push.url, cfg.push.fps, cfg.push.transport, drawing))
     return out
+
+
+def open_api(monitor: Any, stack: ExitStack) -> int:
+    """The API and dashboard of ``monitor`` on their own thread (closed by ``stack`` before
+    the stores it reads); the port it listens on."""
+    from facetrack.api import create_app
+    from facetrack.api.context import open_services
+    from facetrack.config.api import ApiConfig
+    from facetrack.runtime.web import BackgroundServer
+
+    config: MonitorConfig = monitor.config
+    api = config.api or ApiConfig()
+    services = stack.enter_context(open_services(config, live=monitor,
+                                                 metrics=monitor.collector()))
+    check_accounts(services.accounts, api.host)
+    tls = (api.tls.cert, api.tls.key) if api.tls is not None else None
+    server = BackgroundServer(create_app(services), api.host, api.port, tls)
+    stack.callback(server.close)
+    log.info("api: serving on %s://%s:%d/", "https" if tls else "http", api.host, server.port)
+    return server.port
+
+
+def check_accounts(accounts: Any, host: str) -> None:
+    """A server with no account is refused on any address but loopback (anyone on the
+    network could otherwise take the first account)."""
+    from facetrack.config.service import is_loopback
+    from facetrack.errors import ConfigError
+
+    if not is_loopback(host) and accounts.count_users() == 0:
+        raise ConfigError(f"api.host {host} is reachable from other machines and there is no "
+                          "account yet: create one first (facetrack users add NAME --role "
+                          "admin), or listen on 127.0.0.1")
 
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from facetrack.analytics.heatmaps import Heatmaps
 from facetrack.analytics.windows import Audience
 from facetrack.results import FrameResult
 from facetrack.runtime import RetryingQueue
@@ -41,13 +42,16 @@ class LiveAudience:
         self._lock = threading.Lock()
         #: the latest closed window's rows, by (zone, target), for the gauges
         self.latest: dict[tuple[str, str], dict[str, Any]] = {}
+        self._heatmaps: Heatmaps | None = None
 
     def start(self, info: SourceInfo, stack: ExitStack) -> None:
         """A new source session: frame time 0 is now on the wall clock."""
         audience = Audience.of(self.config, info, source=self.camera, on_rows=self._store,
                                origin_s=time.time())
+        heatmaps = Heatmaps(self.config.analytics, info.width, info.height,
+                            1.0 / info.fps if info.fps else 0.1, None)
         with self._lock:
-            self._audience = audience
+            self._audience, self._heatmaps = audience, heatmaps
         stack.callback(self._end, audience)
 
     def _end(self, audience: Audience) -> None:
@@ -58,9 +62,26 @@ class LiveAudience:
 
     def consume(self, result: FrameResult) -> None:
         with self._lock:
-            audience = self._audience
+            audience, heatmaps = self._audience, self._heatmaps
         if audience is not None:
             audience.consume(result)
+        if heatmaps is not None:
+            with self._lock:
+                heatmaps.consume(result)
+
+    def heatmap(self, name: str) -> bytes | None:
+        """A PNG of this session's heatmap ``name`` (``occupancy`` or a target's name), faces
+        blurred out of the scene; None before the first frame or for an unknown name."""
+        import cv2
+
+        with self._lock:  # a copy, so drawing never holds up the camera
+            snap = None if self._heatmaps is None else self._heatmaps.snapshot()
+        images = snap.render() if snap is not None and snap.samples else {}
+        image = images.get(f"heatmap_{name}.png")
+        if image is None:
+            return None
+        ok, data = cv2.imencode(".png", image)
+        return data.tobytes() if ok else None
 
     def _store(self, rows: list[dict[str, Any]]) -> None:
         stored = []

@@ -38,44 +38,13 @@ from facetrack.redact import redact_url
 from facetrack.results import FrameResult
 from facetrack.runtime import spawn
 from facetrack.runtime.servers import BoundedHTTPServer
+from facetrack.sinks.latest_frame import LatestFrame
 
 log = logging.getLogger(__name__)
 
 _BOUNDARY = b"facetrackframe"
 _COOKIE = "facetrack_token"
 _ERRORS = (BrokenPipeError, ConnectionResetError, TimeoutError, OSError)
-
-
-class _Slot:
-    """The latest result of one camera, annotated and JPEG-encoded lazily for viewers;
-    ``drawing`` is the camera's (one drawing per frame for every output that shows it)."""
-
-    def __init__(self) -> None:
-        self.drawing: Callable[[FrameResult], npt.NDArray[np.uint8]] = annotate
-        self.cond = threading.Condition()
-        self.result: FrameResult | None = None
-        self.jpeg: bytes | None = None
-        self.seq = 0
-
-    def consume(self, result: FrameResult) -> None:
-        with self.cond:
-            self.result, self.jpeg = result, None
-            self.seq += 1
-            self.cond.notify_all()
-
-    def close(self) -> None:
-        """The camera's feed ended; the view stays until the monitor closes it."""
-
-    def get_jpeg(self) -> bytes | None:
-        with self.cond:
-            result, jpeg = self.result, self.jpeg
-        if jpeg is None and result is not None:
-            ok, buf = cv2.imencode(".jpg", self.drawing(result), [cv2.IMWRITE_JPEG_QUALITY, 80])
-            jpeg = buf.tobytes() if ok else None
-            with self.cond:
-                if self.result is result:
-                    self.jpeg = jpeg
-        return jpeg
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -137,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers(200, "text/html; charset=utf-8", len(body))
         self.wfile.write(body)
 
-    def _still(self, slot: _Slot) -> None:
+    def _still(self, slot: LatestFrame) -> None:
         jpeg = slot.get_jpeg()
         if jpeg is None:
             self.send_error(503, "no frame yet")
@@ -145,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers(200, "image/jpeg", len(jpeg))
         self.wfile.write(jpeg)
 
-    def _stream(self, slot: _Slot) -> None:
+    def _stream(self, slot: LatestFrame) -> None:
         self._headers(200, f"multipart/x-mixed-replace; boundary={_BOUNDARY.decode()}")
         seen = -1
         try:
@@ -168,8 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class LiveView:
     def __init__(self, cameras: list[str], port: int, host: str = "127.0.0.1", *,
-                 token: str | None = None, max_viewers: int = 8) -> None:
-        self.slots = {name: _Slot() for name in cameras}
+                 token: str | None = None, max_viewers: int = 8,
+                 slots: dict[str, LatestFrame] | None = None) -> None:
+        self.slots = slots if slots is not None else {name: LatestFrame() for name in cameras}
         self.token = token
         self.stopped = threading.Event()
         handler = type("LiveViewHandler", (_Handler,), {"view": self})
@@ -181,7 +151,7 @@ class LiveView:
         self.port = int(self.server.server_address[1])
 
     def sink(self, camera: str,
-             drawing: Callable[[FrameResult], npt.NDArray[np.uint8]] = annotate) -> _Slot:
+             drawing: Callable[[FrameResult], npt.NDArray[np.uint8]] = annotate) -> LatestFrame:
         """The sink a camera feeds its results to (``drawing``: the camera's shared one)."""
         slot = self.slots[camera]
         slot.drawing = drawing

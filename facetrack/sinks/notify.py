@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from facetrack.config import printable
 from facetrack.errors import ConfigError, FacetrackError
 from facetrack.events import Alert
+from facetrack.redact import mask_url
 from facetrack.results import FrameResult
 from facetrack.runtime import RetryingQueue, call_with_timeout
 
@@ -30,11 +31,6 @@ class NotifyCounters:
     sent: int = 0
     failed: int = 0
     dropped: int = 0
-
-
-def mask_url(url: str) -> str:
-    """``scheme://...``: an Apprise URL carries its credentials in every part."""
-    return url.split("://", 1)[0] + "://..." if "://" in url else "..."
 
 
 class Notifier:

@@ -109,6 +109,53 @@ class EventStore(Closing):
                                     ) from None
         return [json.loads(r) for r in reversed(rows)]  # the latest ``limit``, oldest first
 
+    def page(self, *, camera: str | None = None, kinds: Sequence[str] = (),
+             person_id: int | None = None, track_id: int | None = None,
+             since: str | None = None, until: str | None = None, before_id: int | None = None,
+             limit: int = 50) -> list[dict[str, Any]]:
+        """Events, newest first, each with its ``id`` (pass the last one as ``before_id`` for
+        the next page). ``since``/``until``: ISO times or durations back from now."""
+        q = sa.select(_events.c.id, _events.c.data)
+        if camera is not None:
+            q = q.where(_events.c.camera == camera)
+        unknown = sorted(set(kinds) - set(EVENT_TYPES))
+        if unknown:
+            raise InputError(f"unknown event type {unknown[0]!r}; known: "
+                             f"{', '.join(sorted(EVENT_TYPES))}")
+        if kinds:
+            q = q.where(_events.c.kind.in_(list(kinds)))
+        for column, value in ((_events.c.person_id, person_id), (_events.c.track_id, track_id)):
+            if value is not None:
+                q = q.where(column == value)
+        if since is not None:
+            q = q.where(_events.c.wall_time >= parse_since(since))
+        if until is not None:
+            q = q.where(_events.c.wall_time < parse_since(until))
+        if before_id is not None:
+            q = q.where(_events.c.id < before_id)
+        q = q.order_by(_events.c.id.desc()).limit(limit)
+        with self._lock:
+            try:
+                with transaction(self._db, write=False) as conn:
+                    rows = conn.execute(q).all()
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{self.name}: cannot read events ({reason(exc)})"
+                                    ) from None
+        return [{"id": int(r.id), **json.loads(r.data)} for r in rows]
+
+    def get(self, event_id: int) -> dict[str, Any]:
+        q = sa.select(_events.c.id, _events.c.data).where(_events.c.id == event_id)
+        with self._lock:
+            try:
+                with transaction(self._db, write=False) as conn:
+                    row = conn.execute(q).first()
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{self.name}: cannot read events ({reason(exc)})"
+                                    ) from None
+        if row is None:
+            raise LookupError(f"no event {event_id}")
+        return {"id": int(row.id), **json.loads(row.data)}
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
