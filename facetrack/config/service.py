@@ -32,6 +32,7 @@ from typing_extensions import Self
 from facetrack.config.api import ApiConfig
 from facetrack.config.base import Strict, load_yaml
 from facetrack.config.camera import CameraConfig
+from facetrack.config.mqtt import MqttConfig
 
 
 class StoreConfig(Strict):
@@ -117,6 +118,10 @@ class ServerConfig(Strict):
     api: ApiConfig | None = Field(None, description="The REST API and dashboard "
                                   "(docs/server.md); in a monitor's config, serve them from "
                                   "the monitor's process.")
+    mqtt: MqttConfig | None = Field(None, description="Publish events, identities, alerts and "
+                                    "audience windows to an MQTT broker for Home Assistant "
+                                    "(docs/mqtt.md; the monitor publishes, serve ignores it); "
+                                    "null = off.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> ServerConfig:

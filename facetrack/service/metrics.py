@@ -138,10 +138,11 @@ class Collector:
 
     def __init__(self, counters: Callable[[], dict[str, CameraCounters]],
                  queues: Callable[[], Iterable[Queued]],
-                 audience: Callable[[], dict[str, list[dict[str, Any]]]] | None = None
-                 ) -> None:
+                 audience: Callable[[], dict[str, list[dict[str, Any]]]] | None = None,
+                 mqtt: Callable[[], Any] | None = None) -> None:
         self.counters, self.queues = counters, queues
         self.audience = audience
+        self.mqtt = mqtt
 
     def collect(self) -> Iterable[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -164,6 +165,9 @@ class Collector:
         yield lost
         if self.audience is not None:
             yield from _audience_gauges(self.audience())
+        m = None if self.mqtt is None else self.mqtt()
+        if m is not None:
+            yield from _mqtt_metrics(m)
 
 
 #: gauges of each camera's latest audience window (docs/audience.md defines each figure)
@@ -188,6 +192,18 @@ def _audience_gauges(latest: dict[str, list[dict[str, Any]]]) -> Iterable[Any]:
                 if value not in ("", None):  # a ratio over nothing is not exported as 0
                     fam.add_metric([camera, row["zone"], row["target"]], float(value))
         yield fam
+
+
+def _mqtt_metrics(m: Any) -> Iterable[Any]:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    yield GaugeMetricFamily("facetrack_mqtt_connected", "1 while the MQTT broker is "
+                            "connected", value=1.0 if m.connected else 0.0)
+    yield CounterMetricFamily("facetrack_mqtt_published", "MQTT messages handed to the "
+                              "client (sent, or queued while the broker is away)",
+                              value=float(m.published))
+    yield CounterMetricFamily("facetrack_mqtt_dropped", "MQTT messages dropped (queue full, "
+                              "or QoS 0 while the broker is away)", value=float(m.dropped))
 
 
 def serve_metrics(collector: Collector, port: int, host: str = "127.0.0.1"

@@ -92,6 +92,7 @@ class Monitor:
         #: each camera's latest result, for the live view and the API (when either is on)
         self.frames: dict[str, LatestFrame] = {}
         self.api_port: int | None = None
+        self.mqtt: Any = None  # the MQTT publisher (mqtt:)
         self.cameras = {c.name: self._camera(c) for c in config.cameras}
 
     def _camera(self, cfg: CameraConfig) -> Camera:
@@ -141,6 +142,7 @@ class Monitor:
         limit_malloc_arenas()
         with ExitStack() as stack:
             self._open_views(stack)
+            self._open_mqtt(stack)
             self._open_events(stack)
             self._open_audience(stack)
             self._open_clips(stack)
@@ -168,7 +170,16 @@ class Monitor:
         return Collector(
             self.counters,
             lambda: [*self.event_sinks, *(a.queue for a in self.audiences.values())],
-            lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()})
+            lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()},
+            lambda: None if self.mqtt is None else self.mqtt.counters)
+
+    def _open_mqtt(self, stack: ExitStack) -> None:
+        """The one MQTT connection (closed after the cameras, so their tracks' ``end``
+        messages go out first)."""
+        if self.config.mqtt is not None:
+            from facetrack.sinks.mqtt_client import MqttPublisher
+
+            self.mqtt = stack.enter_context(MqttPublisher(self.config.mqtt))
 
     def _open_status(self, stack: ExitStack) -> None:
         """Report the cameras' states to the store (what `facetrack serve` shows)."""
@@ -216,9 +227,12 @@ class Monitor:
             return None
         from facetrack.sinks.audience_live import LiveAudience
 
+        on_window = None if self.mqtt is None else (
+            lambda rows: self.mqtt.publish_audience(cfg.name, rows))
         live = self.audiences[cfg.name] = LiveAudience(cfg.name, cfg.tracker,
                                                        self.audience_store,
-                                                       patience_s=self.flush_s)
+                                                       patience_s=self.flush_s,
+                                                       on_window=on_window)
         return live
 
     def _open_clips(self, stack: ExitStack) -> None:
@@ -255,6 +269,8 @@ class Monitor:
                                                          self.window)
         if audience is not None:
             outputs.sinks.append(audience)
+        if self.mqtt is not None:
+            outputs.sinks.append(self.mqtt.sink(cfg.name))
         camera.attach([*sinks, *outputs.sinks], owned=outputs.sinks)
         thread = spawn(camera.run, f"camera-{cfg.name}")
         try:
@@ -289,3 +305,7 @@ class Monitor:
         for sink in self.event_sinks:
             if sink.waiting:
                 log.warning("%s: %d events waiting (%s)", sink.name, sink.waiting, sink.failing)
+        if self.mqtt is not None:
+            m = self.mqtt.counters
+            log.info("mqtt: %s, %d published, %d dropped",
+                     "connected" if m.connected else "not connected", m.published, m.dropped)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,10 @@ def iso(epoch_s: float) -> str:
 
 class LiveAudience:
     def __init__(self, camera: str, config: TrackerConfig, store: AudienceStore, *,
-                 retry_s: float = 2.0, patience_s: float = 10.0) -> None:
+                 retry_s: float = 2.0, patience_s: float = 10.0,
+                 on_window: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self.camera, self.config = camera, config
+        self.on_window = on_window  # also told each closed window's rows (MQTT)
         self.patience_s = patience_s
         self.queue: RetryingQueue[list[dict[str, Any]]] = RetryingQueue(
             f"audience {camera}", store.add, max_items=100_000, units=len, retry_s=retry_s)
@@ -91,6 +94,8 @@ class LiveAudience:
             stored.append(row)
             self.latest[(row["zone"], row["target"])] = row
         self.queue.put(stored)
+        if self.on_window is not None:
+            self.on_window(stored)
 
     def close(self) -> None:
         with self._lock:
