@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from facetrack.api.auth import Admin, Svc, Viewer
+from facetrack.api.auth import Admin, Id, Svc, Viewer
 from facetrack.redact import masked
 from facetrack.storage.accounts import Role
 
@@ -118,7 +118,7 @@ def add_key(body: NewKey, svc: Svc, who: Admin) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}")
-def remove_key(key_id: int, svc: Svc, who: Admin) -> dict[str, Any]:
+def remove_key(key_id: Id, svc: Svc, who: Admin) -> dict[str, Any]:
     key = svc.accounts.remove_key(key_id)
     svc.accounts.audit(who.actor, "key_remove", key.name, detail={"id": key.id},
                        address=who.address)

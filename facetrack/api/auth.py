@@ -22,7 +22,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from facetrack.api.context import Services
@@ -98,6 +98,9 @@ def need(role: Role) -> Any:
 
     return Depends(check)
 
+
+#: an id in a path: what fits the stores' 64-bit integers (larger ones are 422, not 500)
+Id = Annotated[int, Path(ge=0, le=2**62, description="An id.")]
 
 Viewer = Annotated[Principal, need("viewer")]
 Operator = Annotated[Principal, need("operator")]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from facetrack.api.auth import Svc, Viewer
+from facetrack.api.auth import Id, Svc, Viewer
 
 router = APIRouter(prefix="/api", tags=["events"])
 
@@ -56,7 +56,7 @@ def events(svc: Svc, _who: Viewer, f: Annotated[EventQuery, Query()]) -> dict[st
 
 
 @router.get("/events/{event_id}")
-def event(event_id: int, svc: Svc, _who: Viewer) -> dict[str, Any]:
+def event(event_id: Id, svc: Svc, _who: Viewer) -> dict[str, Any]:
     return svc.events.get(event_id)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from facetrack.api.auth import Operator, Principal, Svc
+from facetrack.api.auth import Id, Operator, Principal, Svc
 from facetrack.api.clips import browser, local_video
 from facetrack.api.context import Services
 from facetrack.events import utc_now
@@ -142,7 +142,7 @@ def _group(svc: Services, number: int) -> Group:
 
 
 @router.get("/{number}/crops/{index}.jpg", response_class=Response)
-def crop(number: int, index: int, svc: Svc, _who: Operator) -> Response:
+def crop(number: Id, index: Id, svc: Svc, _who: Operator) -> Response:
     group = _group(svc, number)
     if not 0 <= index < len(group.crops):
         raise HTTPException(404, f"group {number} has no crop {index}")
@@ -154,7 +154,7 @@ class Naming(BaseModel):
 
 
 @router.post("/{number}/name")
-def name_group(number: int, body: Naming, svc: Svc, who: Operator) -> dict[str, Any]:
+def name_group(number: Id, body: Naming, svc: Svc, who: Operator) -> dict[str, Any]:
     """Enrol the group's best, most different faces under ``name`` (new or enrolled)."""
     group = _group(svc, number)
     return _enrol(svc, who, number, group, body.name)

@@ -46,15 +46,15 @@ class LiveAudience:
         #: the latest closed window's rows, by (zone, target), for the gauges
         self.latest: dict[tuple[str, str], dict[str, Any]] = {}
         self._heatmaps: Heatmaps | None = None
+        self._period_s = 0.1
 
     def start(self, info: SourceInfo, stack: ExitStack) -> None:
         """A new source session: frame time 0 is now on the wall clock."""
         audience = Audience.of(self.config, info, source=self.camera, on_rows=self._store,
                                origin_s=time.time())
-        heatmaps = Heatmaps(self.config.analytics, info.width, info.height,
-                            1.0 / info.fps if info.fps else 0.1, None)
-        with self._lock:
-            self._audience, self._heatmaps = audience, heatmaps
+        with self._lock:  # the heatmaps take their size from the first frame
+            self._audience, self._heatmaps = audience, None
+            self._period_s = 1.0 / info.fps if info.fps else 0.1
         stack.callback(self._end, audience)
 
     def _end(self, audience: Audience) -> None:
@@ -65,12 +65,15 @@ class LiveAudience:
 
     def consume(self, result: FrameResult) -> None:
         with self._lock:
-            audience, heatmaps = self._audience, self._heatmaps
-        if audience is not None:
-            audience.consume(result)
-        if heatmaps is not None:
-            with self._lock:
-                heatmaps.consume(result)
+            audience = self._audience
+        if audience is None:
+            return
+        audience.consume(result)
+        with self._lock:
+            if self._heatmaps is None:  # a live source's info may lack its size: the frame has it
+                h, w = result.frame.image.shape[:2]
+                self._heatmaps = Heatmaps(self.config.analytics, w, h, self._period_s, None)
+            self._heatmaps.consume(result)
 
     def heatmap(self, name: str) -> bytes | None:
         """A PNG of this session's heatmap ``name`` (``occupancy`` or a target's name), faces
