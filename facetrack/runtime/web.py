@@ -25,6 +25,12 @@ def _server(app: Any, host: str, port: int, tls: tuple[Path, Path] | None,
     import uvicorn
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # a stop by Ctrl-C/SIGTERM is a clean stop: the command exits 0 after it, instead
+            # of uvicorn raising the signal again once it has shut down
+            self._captured_signals.clear()
+
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
             if self.started and on_started is not None:
