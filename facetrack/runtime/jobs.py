@@ -1,6 +1,7 @@
 """Long work of the server (enrolling from a clip, analysing an uploaded video) as jobs: one
-worker thread runs them one at a time, in order (the machine's cores belong to the cameras
-first), while the web server answers ``GET /api/jobs/ID`` with their progress.
+worker thread runs them one at a time, in order, at a lower priority (the machine's cores
+belong to the cameras first), while the web server answers ``GET /api/jobs/ID`` with their
+progress.
 
 A job is a function ``work(progress) -> result``; it reports ``progress(done, total)`` and a
 cancelled job's next ``progress`` call raises ``JobCancelled``. Its failure is kept as one line
@@ -57,6 +58,22 @@ class Job:
                 "result": self.result, "error": self.error}
 
 
+#: the job thread's niceness: the cameras' threads come first when the cores are busy
+JOB_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """On Linux a thread is its own task: raise this one's niceness (threads it starts inherit
+    it). Elsewhere, or where refused, jobs simply run at the process's priority."""
+    import os
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       os.getpriority(os.PRIO_PROCESS, 0) + JOB_NICENESS)
+    except (AttributeError, OSError):
+        log.debug("jobs: could not lower the job thread's priority")
+
+
 class JobRunner:
     """Runs submitted jobs one at a time on one thread; remembers the last ``keep`` finished
     ones (older ones are forgotten, and their ``on_forget`` called to remove their files)."""
@@ -97,6 +114,7 @@ class JobRunner:
         return job
 
     def _loop(self) -> None:
+        _lower_priority()
         while True:
             item = self._queue.get()
             if item is None:

@@ -75,3 +75,17 @@ def test_old_jobs_are_forgotten_with_their_files() -> None:
     runner.close()
     assert removed == ["0", "1"]
     assert [j.result for j in runner.jobs()] == [3, 2]
+
+
+def test_jobs_run_below_the_cameras_priority() -> None:
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    runner = JobRunner()
+    job = runner.submit("analyze", "alice", lambda progress: os.getpriority(
+        os.PRIO_PROCESS, threading.get_native_id()))
+    assert wait_until(lambda: job.finished is not None, 5)
+    runner.close()
+    assert job.result == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
