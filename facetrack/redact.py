@@ -9,10 +9,15 @@ from typing import Any
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/@?#\s]*@)")
 
 
+_SECRET_PARAM = re.compile(r"([?&;](?:password|passwd|pwd|pass|token|access_token|api_?key|key|"
+                           r"secret|sig|signature)=)[^&;#\s]*", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """``rtsp://user:secret@cam/stream`` -> ``rtsp://***@cam/stream``, wherever a URL with
-    credentials appears in ``url`` (an error message may quote one); other text unchanged."""
-    return _USERINFO.sub(r"\1***@", str(url))
+    """``rtsp://user:secret@cam/stream`` -> ``rtsp://***@cam/stream``, and secrets passed as
+    query parameters (``?password=...``, ``&token=...``) -> ``***``, wherever a URL appears in
+    ``url`` (an error message may quote one); other text unchanged."""
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1***@", str(url)))
 
 
 def mask_url(url: str) -> str:

@@ -78,7 +78,8 @@ def add_user(body: NewUser, svc: Svc, who: Admin) -> dict[str, Any]:
 
 @router.patch("/users/{name}")
 def change_user(name: str, body: UserChange, svc: Svc, who: Admin) -> dict[str, Any]:
-    if name == who.name and (body.disabled or (body.role and body.role != "admin")):
+    if who.user_id is not None and name == svc.accounts.user_by_id(who.user_id).name and (
+            body.disabled or (body.role and body.role != "admin")):
         raise HTTPException(409, "you cannot disable yourself or give up your own admin role")
     user = svc.accounts.update_user(name, role=body.role, password=body.password,
                                     disabled=body.disabled)
@@ -91,8 +92,8 @@ def change_user(name: str, body: UserChange, svc: Svc, who: Admin) -> dict[str, 
 
 @router.delete("/users/{name}")
 def remove_user(name: str, svc: Svc, who: Admin) -> dict[str, Any]:
-    if name == who.name:
-        raise HTTPException(409, "you cannot remove yourself")
+    if who.user_id is not None and name == svc.accounts.user_by_id(who.user_id).name:
+        raise HTTPException(409, "you cannot remove yourself (or the user whose key this is)")
     svc.accounts.remove_user(name)
     svc.accounts.audit(who.actor, "user_remove", name, address=who.address)
     return {"removed": name}
@@ -111,7 +112,8 @@ def keys(svc: Svc, _who: Admin) -> dict[str, Any]:
 @router.post("/keys", status_code=201)
 def add_key(body: NewKey, svc: Svc, who: Admin) -> dict[str, Any]:
     """A new API key; its secret is in this answer only."""
-    secret, key = svc.accounts.add_key(body.name, body.role, who.actor)
+    owner = None if who.user_id is None else svc.accounts.user_by_id(who.user_id)
+    secret, key = svc.accounts.add_key(body.name, body.role, who.actor, owner=owner)
     svc.accounts.audit(who.actor, "key_add", key.name, detail={"id": key.id, "role": key.role},
                        address=who.address)
     return {**key.to_json(), "key": secret}

@@ -38,7 +38,7 @@ from facetrack.api import (
     unknowns,
 )
 from facetrack.api.auth import LoginLimiter
-from facetrack.api.context import Services
+from facetrack.api.context import ModelsBusy, Services
 from facetrack.config import printable
 from facetrack.errors import (
     DatabaseError,
@@ -47,6 +47,7 @@ from facetrack.errors import (
     ModelError,
     UnknownPersonError,
 )
+from facetrack.runtime.jobs import JobsFull
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,10 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(FacetrackError)
     async def refused(_: Request, exc: FacetrackError) -> JSONResponse:
-        if isinstance(exc, DatabaseLockedError):
+        if isinstance(exc, (DatabaseLockedError, ModelsBusy)):
             return _error(503, str(exc), {"Retry-After": "5"})
+        if isinstance(exc, JobsFull):
+            return _error(429, str(exc), {"Retry-After": "30"})
         if isinstance(exc, UnknownPersonError):
             return _error(404, str(exc))
         if isinstance(exc, (DatabaseError, ModelError)):
@@ -120,25 +123,27 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await too_big(scope, receive, send)
             return
-        seen = 0
+        seen, over, answered = 0, False, False
 
         async def limited() -> Any:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooBig
+                if seen > self.limit:  # the app gets an end of body; its answer is replaced
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooBig:
-            await too_big(scope, receive, send)
+        async def guarded(message: Any) -> None:
+            nonlocal answered
+            if not over:
+                await send(message)
+            elif not answered:
+                answered = True
+                await too_big(scope, receive, send)
 
-
-class _TooBig(Exception):
-    pass
+        await self.app(scope, limited, guarded)
 
 
 def _install_headers(app: FastAPI) -> None:

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from facetrack.analytics.windows import BUCKET_COLUMNS
 from facetrack.api.auth import Svc, Viewer
-from facetrack.storage.events import parse_since
 
 router = APIRouter(prefix="/api/audience", tags=["audience"])
 
@@ -27,12 +26,8 @@ class WindowQuery(BaseModel):
 
 
 def _rows(svc: Svc, q: WindowQuery) -> list[dict[str, Any]]:
-    rows = svc.audience.query(camera=q.camera, zone=q.zone, target=q.target, since=q.since,
-                              limit=q.limit)
-    if q.until is not None:
-        end = parse_since(q.until)
-        rows = [r for r in rows if r["window_start"] < end]
-    return rows
+    return svc.audience.query(camera=q.camera, zone=q.zone, target=q.target, since=q.since,
+                              until=q.until, limit=q.limit)
 
 
 @router.get("/windows")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -41,6 +41,7 @@ class Principal:
     via: str  # "session" or "key"
     address: str | None
     csrf: str | None = None
+    user_id: int | None = None  # the user, or the user who made the key (None: the CLI's)
 
     @property
     def actor(self) -> str:
@@ -74,7 +75,7 @@ def authenticate(request: Request, svc: Svc) -> Principal:
         key = svc.accounts.key(secret)
         if key is None:
             raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        return Principal(key.name, key.role, "key", address)
+        return Principal(key.name, key.role, "key", address, user_id=key.owner_id)
     token = request.cookies.get(SESSION_COOKIE)
     found = svc.accounts.session(token) if token else None
     if found is None:
@@ -85,7 +86,7 @@ def authenticate(request: Request, svc: Svc) -> Principal:
         given = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(given.encode(), csrf.encode()):
             raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
-    return Principal(user.name, user.role, "session", address, csrf)
+    return Principal(user.name, user.role, "session", address, csrf, user.id)
 
 
 def need(role: Role) -> Any:
@@ -108,38 +109,62 @@ Admin = Annotated[Principal, need("admin")]
 
 
 class LoginLimiter:
-    """Failures per key (an address or a user name) in a sliding window."""
+    """Failed logins per key in a sliding window, and how many password checks run at once.
 
-    def __init__(self, attempts: int, window_s: float) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    An attempt counts as a failure from the moment it starts (a success takes it back), so a
+    burst of parallel guesses cannot pass the check together; at most ``concurrent`` argon2
+    checks (64 MiB each) run at once, more get 503. Keys are the client's address and the
+    (name, address) pair: a stranger elsewhere cannot lock a user out of their own machine.
+    Memory is bounded: past ``max_keys`` the keys idle longest are forgotten first."""
+
+    def __init__(self, attempts: int, window_s: float, *, concurrent: int = 2,
+                 max_keys: int = 50_000) -> None:
+        self.attempts, self.window_s, self.max_keys = attempts, window_s, max_keys
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._checks = threading.BoundedSemaphore(concurrent)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        q = self._failures.get(key)
         while q and now - q[0] > self.window_s:
             q.popleft()
         return q
 
-    def wait_s(self, keys: list[str]) -> float:
-        """Seconds until these keys may try again (0: now)."""
+    def begin(self, keys: list[str]) -> float:
+        """0 and the attempt counted as a failure, or the seconds to wait (nothing counted)."""
         now = time.monotonic()
         with self._lock:
-            waits = [self.window_s - (now - q[0]) for k in keys
-                     if len(q := self._recent(k, now)) >= self.attempts]
-        return max(waits, default=0.0)
+            full = [q for k in keys if (q := self._recent(k, now)) is not None
+                    and len(q) >= self.attempts]
+            if full:
+                return max(self.window_s - (now - q[0]) for q in full)
+            for k in keys:
+                self._failures.setdefault(k, deque()).append(now)
+            if len(self._failures) > self.max_keys:
+                self._evict(now)
+        return 0.0
 
-    def failed(self, keys: list[str]) -> None:
-        now = time.monotonic()
+    def succeeded(self, keys: list[str]) -> None:
+        """Take back the attempt ``begin`` counted, and forget the pair's failures."""
         with self._lock:
             for k in keys:
-                self._recent(k, now).append(now)
-            if len(self._failures) > 100_000:  # a flood of names: keep memory bounded
-                self._failures.clear()
+                q = self._failures.get(k)
+                if q:
+                    q.pop()
+            self._failures.pop(keys[-1], None)
 
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+    def _evict(self, now: float) -> None:
+        idle = sorted(self._failures, key=lambda k: self._failures[k][-1]
+                      if self._failures[k] else 0.0)
+        for k in idle[:len(idle) - self.max_keys // 2]:
+            del self._failures[k]
+
+    def check(self) -> bool:
+        """A slot for one password check (release with ``done``); False: all busy."""
+        return self._checks.acquire(blocking=False)
+
+    def done(self) -> None:
+        self._checks.release()
 
 
 class Login(BaseModel):
@@ -156,17 +181,23 @@ def login(body: Login, request: Request, response: Response, svc: Svc) -> dict[s
     to send in ``X-CSRF-Token``."""
     limiter: LoginLimiter = request.app.state.login_limiter
     address = client_address(request) or "?"
-    keys = [f"addr:{address}", f"user:{body.name.strip().lower()}"]
-    wait = limiter.wait_s(keys)
-    if wait > 0:
-        raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s",
-                            headers={"Retry-After": str(int(wait) + 1)})
-    user = svc.accounts.authenticate(body.name, body.password)
+    keys = [f"addr:{address}", f"user:{address}:{body.name.strip()}"]
+    if not limiter.check():
+        raise HTTPException(503, "busy checking other logins; try again",
+                            headers={"Retry-After": "1"})
+    try:
+        wait = limiter.begin(keys)
+        if wait > 0:
+            raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s",
+                                headers={"Retry-After": str(int(wait) + 1)})
+        user = svc.accounts.authenticate(body.name, body.password)
+    finally:
+        limiter.done()
     if user is None:
-        limiter.failed(keys)
-        svc.accounts.audit(body.name.strip()[:64], "login_failed", address=address)
+        svc.accounts.audit("anonymous", "login_failed", body.name.strip()[:64],
+                           address=address)
         raise HTTPException(401, "wrong name or password")
-    limiter.forget(keys[0])
+    limiter.succeeded(keys)
     session = svc.accounts.open_session(user, svc.api.session_hours)
     response.set_cookie(SESSION_COOKIE, session.token, max_age=int(svc.api.session_hours * 3600),
                         httponly=True, samesite="strict", secure=svc.secure, path="/")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -107,18 +107,35 @@ async def stream(camera: str, request: Request, svc: Svc, _who: Viewer) -> Strea
 
     async def frames() -> AsyncIterator[bytes]:
         seen = -1
-        try:
-            while not await request.is_disconnected():
-                if slot.seq == seen:
-                    await asyncio.sleep(0.04)
-                    continue
-                seen = slot.seq
-                jpeg = await run_in_threadpool(slot.get_jpeg)
-                if jpeg is not None:
-                    yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                           f"Content-Length: {len(jpeg)}\r\n\r\n").encode() + jpeg + b"\r\n"
-        finally:
-            streams.give()
+        while not await request.is_disconnected():
+            if slot.seq == seen:
+                await asyncio.sleep(0.04)
+                continue
+            seen = slot.seq
+            jpeg = await run_in_threadpool(slot.get_jpeg)
+            if jpeg is not None:
+                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                       f"Content-Length: {len(jpeg)}\r\n\r\n").encode() + jpeg + b"\r\n"
 
-    return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; "
-                             f"boundary={BOUNDARY}")
+    return _Stream(frames(), streams.give, media_type=f"multipart/x-mixed-replace; "
+                   f"boundary={BOUNDARY}")
+
+
+class _Stream(StreamingResponse):
+    """A stream that gives its slot back the moment it ends, however it ends (a client that
+    leaves mid-frame cancels the response: the generator would only be closed by the garbage
+    collector)."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_end: Callable[[], None],
+                 **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.on_end = on_end
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_end()
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()

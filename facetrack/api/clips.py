@@ -4,6 +4,7 @@ element seeks), delete. Operators and admins only: clips show faces."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from facetrack.api.auth import Operator, Principal, Svc
 from facetrack.api.context import Services
-from facetrack.storage.clip_browser import LocalClips, S3Clips, open_clips, parse_key
+from facetrack.storage.clip_browser import ClipInfo, LocalClips, S3Clips, open_clips, parse_key
 from facetrack.storage.events import parse_since
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
@@ -43,20 +44,24 @@ def clips(svc: Svc, _who: Operator,
           camera: Annotated[str | None, Query(max_length=200)] = None,
           since: Annotated[str | None, Query(max_length=64)] = None,
           until: Annotated[str | None, Query(max_length=64)] = None,
-          before: Annotated[str | None, Query(max_length=64, description="Page cursor: clips "
-                                              "older than this time (the previous `next`).")]
-          = None,
+          before: Annotated[str | None, Query(max_length=400, description="Page cursor: the "
+                                              "previous page's `next` (a clip key).")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
-    """Clips, newest first."""
+    """Clips, newest first (by time, then key: clips of one moment are never skipped)."""
     low = parse_since(since) if since else None
-    bounds = [parse_since(t) for t in (until, before) if t]
-    high = min(bounds) if bounds else None
+    high = parse_since(until) if until else None
+    after = None if not before else _order(parse_key(before))
     items = [c for c in browser(svc).list() if (camera is None or c.camera == camera)
-             and (low is None or c.time >= low) and (high is None or c.time < high)]
-    items.sort(key=lambda c: c.time, reverse=True)
+             and (low is None or c.time >= low) and (high is None or c.time < high)
+             and (after is None or _order(c) < after)]
+    items.sort(key=_order, reverse=True)
     page = items[:limit]
     return {"items": [c.to_json() for c in page],
-            "next": page[-1].time if len(items) > limit else None}
+            "next": page[-1].key if len(items) > limit else None}
+
+
+def _order(clip: ClipInfo) -> tuple[str, str]:
+    return clip.time, clip.key
 
 
 @router.get("/meta/{key:path}")
@@ -76,22 +81,34 @@ def meta(key: str, svc: Svc, _who: Operator) -> dict[str, Any]:
             "tracks": [{"track_id": t, "frames": n} for t, n in sorted(tracks.items())]}
 
 
-def _audit_download(svc: Services, who: Principal, key: str, request: Request) -> None:
-    start = _RANGE.match(request.headers.get("range", ""))
-    if start is None or start.group(1) in ("", "0"):  # once per viewing, not per seek
-        svc.accounts.audit(who.actor, "clip_download", key, address=who.address)
+#: a viewing seeks and re-reads: one audit entry per person and clip in this many seconds
+AUDIT_EVERY_S = 600.0
+
+
+def _audit_download(svc: Services, who: Principal, key: str) -> None:
+    """Audit the reading of a clip, whatever byte range: once per viewing, not per seek."""
+    seen: dict[tuple[str, str], float] = svc.extra.setdefault("clip_reads", {})
+    now = time.monotonic()
+    if now - seen.get((who.actor, key), -AUDIT_EVERY_S) < AUDIT_EVERY_S:
+        return
+    if len(seen) > 10_000:
+        seen.clear()
+    seen[(who.actor, key)] = now
+    svc.accounts.audit(who.actor, "clip_download", key, address=who.address)
 
 
 @router.get("/video/{key:path}", response_class=Response)
 def video(key: str, request: Request, svc: Svc, who: Operator) -> Response:
     """The MP4 (``Range: bytes=...`` answered with 206)."""
     clips = browser(svc)
-    _audit_download(svc, who, key, request)
     if isinstance(clips, LocalClips):
-        return FileResponse(clips.video(key), media_type="video/mp4",
+        path = clips.video(key)
+        _audit_download(svc, who, key)
+        return FileResponse(path, media_type="video/mp4",
                             filename=key.rsplit("/", 1)[-1] + ".mp4",
                             content_disposition_type="inline")
     size = clips.head(key)
+    _audit_download(svc, who, key)
     start, end, status = _byte_range(request.headers.get("range"), size)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
     if status == 206:

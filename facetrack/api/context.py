@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from facetrack.config import TrackerConfig
 from facetrack.config.api import ApiConfig
 from facetrack.config.service import ServerConfig
+from facetrack.errors import FacetrackError
 from facetrack.runtime.jobs import JobRunner
 from facetrack.storage.accounts import AccountStore
 from facetrack.storage.audience import AudienceStore
@@ -39,17 +40,46 @@ class LiveCameras(Protocol):
     def heatmap(self, camera: str, name: str) -> bytes | None: ...
 
 
+class ModelsBusy(FacetrackError):
+    """The face models stayed busy too long (an HTTP 503)."""
+
+
 class Faces:
     """The face database and the recognition models, opened on first use and shared by the
     routes. The models run one call at a time (``lock``): OpenCV's detector is not
     thread-safe, and two cores gain nothing from running two at once."""
 
+    #: a face route waits this long for the models (a job may hold them) before a 503
+    WAIT_S = 15.0
+    #: requests waiting for the models at once (each holds one of the server's threads)
+    MAX_WAITING = 4
+
     def __init__(self, database: str, tracker: TrackerConfig) -> None:
         self.database, self.tracker = database, tracker
         self.lock = threading.Lock()
+        self._waiting = threading.BoundedSemaphore(self.MAX_WAITING)
         self._db: Any = None
         self._recognizer: Any = None
         self._open_lock = threading.Lock()
+
+    @contextmanager
+    def models(self, wait_s: float | None = None) -> Iterator[None]:
+        """Hold the models for one call; ``ModelsBusy`` when another call or a job keeps them
+        longer than ``wait_s`` (so waiting requests never pile up on the server's threads)."""
+        queued = wait_s is None  # a request: at most MAX_WAITING wait, the rest are told at once
+        if queued and not self._waiting.acquire(blocking=False):
+            raise ModelsBusy("the face models are busy (a job or other requests); try again")
+        try:
+            got = self.lock.acquire(timeout=self.WAIT_S if wait_s is None else wait_s)
+        finally:
+            if queued:
+                self._waiting.release()
+        if not got:
+            raise ModelsBusy("the face models are busy (a job or other requests); try again")
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     @property
     def exists(self) -> bool:
@@ -101,6 +131,8 @@ class Services:
 
     @property
     def secure(self) -> bool:
+        if self.api.secure_cookies is not None:
+            return self.api.secure_cookies
         return self.api.tls is not None
 
 

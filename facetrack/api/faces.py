@@ -23,7 +23,7 @@ from facetrack.sources.images import decode_image
 
 router = APIRouter(prefix="/api/faces", tags=["faces"])
 
-Upload = Annotated[UploadFile, File(description="An image (JPEG, PNG, WebP, BMP, TIFF).")]
+Upload = Annotated[UploadFile, File(description="An image (JPEG, PNG, WebP, BMP).")]
 
 
 def read_upload(upload: UploadFile, svc: Services) -> np.ndarray:
@@ -35,7 +35,9 @@ def read_upload(upload: UploadFile, svc: Services) -> np.ndarray:
     from facetrack.sources.probe import declared_size
 
     size = declared_size(data)
-    if size is not None and size[0] * size[1] > svc.api.max_image_pixels:
+    if size is None:  # only formats whose size is read from the header, before decoding
+        raise InputError(f"{name}: not a JPEG, PNG, WebP, BMP or GIF image")
+    if size[0] * size[1] > svc.api.max_image_pixels:
         raise HTTPException(413, f"{name}: image over api.max_image_pixels "
                             f"({svc.api.max_image_pixels} pixels)")
     return decode_image(data, name)
@@ -78,7 +80,7 @@ def detect(image: Upload, svc: Svc, who: Operator,
     """Every face of the image: box, score, 5 keypoints, head pose from the keypoints and,
     with ``identify``, who it is."""
     pixels = read_upload(image, svc)
-    with svc.faces.lock:
+    with svc.faces.models():
         recognizer = svc.faces.recognizer(identify=identify)
         faces, matches = recognizer.predict(pixels) if identify else (
             recognizer.detect(pixels), None)
@@ -95,7 +97,7 @@ def recognize(image: Upload, svc: Svc, who: Operator) -> dict[str, Any]:
     pixels = read_upload(image, svc)
     if not svc.faces.exists:
         raise HTTPException(409, "no face database yet: enrol someone first")
-    with svc.faces.lock:
+    with svc.faces.models():
         faces, matches = svc.faces.recognizer(identify=True).predict(pixels)
     _audit_search(svc, who, "face_search", matches)
     return {"threshold": svc.faces.tracker.recognition.threshold,
@@ -106,7 +108,7 @@ def recognize(image: Upload, svc: Svc, who: Operator) -> dict[str, Any]:
 def verify(image_a: Upload, image_b: Upload, svc: Svc, who: Operator) -> dict[str, Any]:
     """Whether the most prominent face of each image is the same person."""
     a, b = read_upload(image_a, svc), read_upload(image_b, svc)
-    with svc.faces.lock:
+    with svc.faces.models():
         result = svc.faces.recognizer(identify=False).verify(a, b)
     svc.accounts.audit(who.actor, "face_verify", "", detail={"same": result.same},
                        address=who.address)

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 from facetrack.api.auth import Operator, Principal, Svc
 from facetrack.api.context import Services
 from facetrack.config import override
-from facetrack.errors import InputError
+from facetrack.errors import InputError, OutputError
 from facetrack.runtime.jobs import Job
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -69,30 +69,45 @@ def analyze(svc: Svc, who: Operator,
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder = Path(_private_dir(root))
     source = folder / f"input{suffix}"
-    with source.open("wb") as f:
-        shutil.copyfileobj(video.file, f, 1 << 20)
-    out = folder / "out"
     config = svc.faces.tracker
     if analytics:
         config = override(config, {"analytics.enabled": True})
+    try:
+        try:
+            with source.open("wb") as f:
+                shutil.copyfileobj(video.file, f, 1 << 20)
+        except OSError as exc:
+            raise OutputError(f"cannot keep the upload for analysis ({exc.strerror or exc})"
+                              ) from None
+        job = svc.jobs.submit("analyze", who.actor, lambda progress: _analyze(
+            source, folder / "out", config, analytics, progress),
+            on_forget=lambda: shutil.rmtree(folder, ignore_errors=True))
+    except BaseException:  # refused (too many jobs) or the disk is full: nothing is kept
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    svc.extra.setdefault("job_dirs", {})[job.id] = folder / "out"
+    recognition = config.recognition.enabled
+    svc.accounts.audit(who.actor, "face_search" if recognition else "video_analyze",
+                       video.filename or "", detail={"job": job.id, "recognition": recognition},
+                       address=who.address)
+    return job.to_json()
 
-    def work(progress: Any) -> dict[str, Any]:
-        from facetrack.pipeline.jobs import track_file
 
+def _analyze(source: Path, out: Path, config: Any, analytics: bool, progress: Any
+             ) -> dict[str, Any]:
+    from facetrack.pipeline.jobs import track_file
+
+    try:
         run = track_file(source, out, config, progress=progress)
         if analytics:
             from facetrack.analytics.report import write_report
 
             write_report(out)
-        source.unlink(missing_ok=True)  # the upload is not kept once analysed
-        files = sorted(p.name for p in out.iterdir() if p.is_file())
-        return {"frames": run.frames, "tracks": run.tracks, "seconds": run.seconds,
-                "files": files}
-
-    job = svc.jobs.submit("analyze", who.actor, work,
-                          on_forget=lambda: shutil.rmtree(folder, ignore_errors=True))
-    svc.extra.setdefault("job_dirs", {})[job.id] = out
-    return job.to_json()
+    finally:
+        source.unlink(missing_ok=True)  # the upload is never kept, whatever the outcome
+    files = sorted(p.name for p in out.iterdir() if p.is_file())
+    return {"frames": run.frames, "tracks": run.tracks, "seconds": run.seconds,
+            "files": files}
 
 
 def _private_dir(root: Path) -> str:

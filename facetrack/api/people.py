@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,7 +47,7 @@ def _person(p: Any) -> dict[str, Any]:
             "examples": p.embeddings}
 
 
-@router.get("/{name}")
+@router.get("/{name:path}")
 def person(name: str, svc: Svc, _who: Viewer) -> dict[str, Any]:
     """A person, their examples (where each came from) and their latest sightings."""
     db = _db(svc)
@@ -67,7 +68,7 @@ def _enrol_photo(svc: Services, name: str, photo: UploadFile) -> Enrolment:
     with tempfile.TemporaryDirectory(prefix="facetrack-upload-") as tmp:
         path = Path(tmp) / f"{Path(safe).stem[:80] or 'photo'}{suffix}"
         path.write_bytes(photo.file.read())
-        with svc.faces.lock:
+        with svc.faces.models():
             rec = svc.faces.recognizer(identify=False)
             return enroll_images(svc.faces.db(), name, [path], rec.detector, rec.embedder,
                                  min_face_size=svc.faces.tracker.recognition.min_face_size,
@@ -94,7 +95,7 @@ def create(svc: Svc, who: Operator, name: Annotated[str, Form(min_length=1, max_
     return _enrolled(svc, who, _enrol_photo(svc, name, photo), "photo")
 
 
-@router.post("/{name}/examples")
+@router.post("/{name:path}/examples")
 def add_photo(name: str, svc: Svc, who: Operator, photo: Photo) -> dict[str, Any]:
     """Add an example photo to an enrolled person."""
     _db(svc).person(name)
@@ -105,7 +106,7 @@ class Rename(BaseModel):
     name: str = Field(..., min_length=1, max_length=200)
 
 
-@router.patch("/{name}")
+@router.patch("/{name:path}")
 def rename(name: str, body: Rename, svc: Svc, who: Operator) -> dict[str, Any]:
     renamed = _db(svc).rename(name, body.name)
     svc.accounts.audit(who.actor, "person_rename", renamed.name, detail={"from": name},
@@ -113,7 +114,7 @@ def rename(name: str, body: Rename, svc: Svc, who: Operator) -> dict[str, Any]:
     return _person(renamed)
 
 
-@router.delete("/{name}")
+@router.delete("/{name:path}")
 def remove(name: str, svc: Svc, who: Admin) -> dict[str, Any]:
     """Delete a person and every example of theirs."""
     removal = _db(svc).remove(name)
@@ -137,8 +138,12 @@ def _clip_of_event(svc: Services, event: dict[str, Any]) -> str:
     alert of the same camera and track that has one."""
     if event.get("clip"):
         return key_of_link(str(event["clip"]))
+    # track ids restart with the monitor: only alerts of the same hour are the same track
+    when = datetime.fromisoformat(str(event["wall_time"]))
     for alert in svc.events.page(kinds=["alert"], camera=event.get("camera"),
-                                 track_id=event.get("track_id"), limit=20):
+                                 track_id=event.get("track_id"), limit=20,
+                                 since=(when - timedelta(hours=1)).isoformat(),
+                                 until=(when + timedelta(hours=1)).isoformat()):
         if alert.get("clip"):
             return key_of_link(str(alert["clip"]))
     raise HTTPException(409, "no clip was recorded for this event's track (clips are "
@@ -156,7 +161,7 @@ def _start_clip_job(svc: Services, who: Principal, name: str, key: str, track_id
     def work(progress: Any) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="facetrack-clip-") as tmp:
             video = local_video(clips, key, Path(tmp))
-            with svc.faces.lock:
+            with svc.faces.models(wait_s=3600):
                 rec = svc.faces.recognizer(identify=False)
                 e = enrol_monitor_track(svc.faces.db(), name, video, records, track_id,
                                         svc.faces.tracker, embedder=rec.embedder,
@@ -167,14 +172,14 @@ def _start_clip_job(svc: Services, who: Principal, name: str, key: str, track_id
     return job.to_json()
 
 
-@router.post("/{name}/examples/from-clip", status_code=202)
+@router.post("/{name:path}/examples/from-clip", status_code=202)
 def from_clip(name: str, body: FromClip, svc: Svc, who: Operator) -> dict[str, Any]:
     """Add examples from a track of a clip (a job: follow it at /api/jobs/ID). ``name`` may
     be new."""
     return _start_clip_job(svc, who, name, body.clip, body.track_id)
 
 
-@router.post("/{name}/examples/from-event", status_code=202)
+@router.post("/{name:path}/examples/from-event", status_code=202)
 def from_event(name: str, body: FromEvent, svc: Svc, who: Operator) -> dict[str, Any]:
     """Add examples from the track of an event, through the clip recorded for it (a job)."""
     event = svc.events.get(body.event_id)

@@ -11,6 +11,7 @@ different samples under that name, in one transaction.
 from __future__ import annotations
 
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ router = APIRouter(prefix="/api/unknowns", tags=["people"])
 #: tracks of different clips never look as if they were on screen together
 _CLIP_FRAMES = 10**9
 MAX_CROPS = 3
+#: tracks grouped at most (grouping compares every pair: memory grows with the square)
+MAX_TRACKS = 3000
 
 
 @dataclass
@@ -41,8 +44,9 @@ class Group:
     crops: list[bytes] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"group": self.number, "tracks": self.tracks, "sightings": len(self.tracks),
+    def to_json(self, scan: str) -> dict[str, Any]:
+        return {"group": self.number, "scan": scan, "tracks": self.tracks,
+                "sightings": len(self.tracks),
                 "crops": [f"/api/unknowns/{self.number}/crops/{i}.jpg"
                           for i in range(len(self.crops))]}
 
@@ -51,6 +55,7 @@ class Group:
 class Scan:
     when: str
     groups: dict[int, Group]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
 class ScanRequest(BaseModel):
@@ -88,12 +93,12 @@ def _scan(svc: Services, since: str, max_clips: int, progress: Any) -> Scan:
         progress(n, len(keys))
         with tempfile.TemporaryDirectory(prefix="facetrack-scan-") as tmp:
             video = local_video(clips, key, Path(tmp))
-            with svc.faces.lock:
+            with svc.faces.models(wait_s=3600):
                 embedder = svc.faces.recognizer(identify=False).embedder
                 tracks = find_faces_in_file(video, svc.faces.tracker, database=database,
                                             best_crops=MAX_CROPS, embedder=embedder)
         for f in tracks:
-            if f.person_id < 0 and f.samples:
+            if f.person_id < 0 and f.samples and len(found) < MAX_TRACKS:
                 f.first_frame += n * _CLIP_FRAMES
                 f.last_frame += n * _CLIP_FRAMES
                 found.append((key, f))
@@ -130,7 +135,8 @@ def unknowns(svc: Svc, _who: Operator) -> dict[str, Any]:
     if found is None:
         return {"items": [], "scanned": None}
     items = sorted(found.groups.values(), key=lambda g: -len(g.tracks))
-    return {"items": [g.to_json() for g in items], "scanned": found.when}
+    return {"items": [g.to_json(found.id) for g in items], "scanned": found.when,
+            "scan": found.id}
 
 
 def _group(svc: Services, number: int) -> Group:
@@ -151,11 +157,17 @@ def crop(number: Id, index: Id, svc: Svc, _who: Operator) -> Response:
 
 class Naming(BaseModel):
     name: str = Field(..., min_length=1, max_length=200)
+    scan: str = Field(..., min_length=1, max_length=64, description="The scan the group was "
+                      "listed in (group numbers restart with every scan).")
 
 
 @router.post("/{number}/name")
 def name_group(number: Id, body: Naming, svc: Svc, who: Operator) -> dict[str, Any]:
     """Enrol the group's best, most different faces under ``name`` (new or enrolled)."""
+    found = _scan_of(svc)
+    if found is None or found.id != body.scan:
+        raise HTTPException(409, "the unknown faces were scanned again since this list: "
+                            "reload it and choose again")
     group = _group(svc, number)
     return _enrol(svc, who, number, group, body.name)
 
@@ -163,7 +175,7 @@ def name_group(number: Id, body: Naming, svc: Svc, who: Operator) -> dict[str, A
 def _enrol(svc: Services, who: Principal, number: int, group: Group, name: str
            ) -> dict[str, Any]:
     chosen = pick_samples(group.samples, 5)
-    with svc.faces.lock:
+    with svc.faces.models():
         embedder = svc.faces.recognizer(identify=False).embedder
         e = svc.faces.db().enroll(
             name, np.stack([s.vector for s in chosen]), embedder.model_id,

@@ -91,7 +91,8 @@ def serve(
                 typer.echo(f"facetrack serve: {scheme}://{api.host}:{bound}/ (API docs at "
                            f"/api/docs; Ctrl-C to stop)", err=True)
 
-            run_in_foreground(create_app(services), api.host, api.port, tls, started)
+            run_in_foreground(create_app(services), api.host, api.port, tls, started,
+                              api.trusted_proxies)
 
 
 def _password(from_stdin: bool) -> str:

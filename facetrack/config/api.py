@@ -31,6 +31,13 @@ class ApiConfig(Strict):
     port: int = Field(8090, ge=0, le=65535, description="Port (0: any free one, logged).")
     tls: TlsConfig | None = Field(None, description="Serve HTTPS with these files; session "
                                   "cookies are then marked Secure.")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses of "
+                                       "reverse proxies whose X-Forwarded-For/-Proto are "
+                                       "believed (the login limits and the audit log then see "
+                                       "the real client); empty: none.")
+    secure_cookies: bool | None = Field(None, description="Mark the session cookie Secure "
+                                        "(HTTPS only). Default: when `tls` is set; set true "
+                                        "behind a proxy that terminates TLS.")
     session_hours: float = Field(12.0, gt=0.0, le=24.0 * 90,
                                  description="A login lasts this long.")
     max_upload_mb: float = Field(25.0, gt=0.0, le=4096.0, description="Larger uploads (photos, "

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, "int | None"], None]
 
 
+class JobsFull(FacetrackError):
+    """Too many jobs wait already (an HTTP 429)."""
+
+
 class JobCancelled(Exception):
     """Raised inside a job by ``progress`` once the job was cancelled."""
 
@@ -78,8 +82,10 @@ class JobRunner:
     """Runs submitted jobs one at a time on one thread; remembers the last ``keep`` finished
     ones (older ones are forgotten, and their ``on_forget`` called to remove their files)."""
 
-    def __init__(self, keep: int = 50) -> None:
+    def __init__(self, keep: int = 50, max_waiting: int = 20, max_waiting_each: int = 5
+                 ) -> None:
         self.keep = keep
+        self.max_waiting, self.max_waiting_each = max_waiting, max_waiting_each
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Job, Callable[[Progress], Any]] | None] = queue.Queue()
@@ -91,6 +97,11 @@ class JobRunner:
                on_forget: Callable[[], None] | None = None) -> Job:
         job = Job(f"{self._prefix}-{next(self._ids)}", kind, owner, on_forget=on_forget)
         with self._lock:
+            waiting = [j for j in self._jobs.values() if j.state in ("queued", "running")]
+            mine = sum(j.owner == owner for j in waiting)
+            if len(waiting) >= self.max_waiting or mine >= self.max_waiting_each:
+                raise JobsFull(f"{len(waiting)} jobs are waiting ({mine} of them yours); try "
+                               "again when they have finished")
             self._jobs[job.id] = job
         self._queue.put((job, work))
         return job
@@ -111,6 +122,10 @@ class JobRunner:
         job.cancel.set()
         if job.state == "queued":
             job.state, job.finished = "cancelled", time.time()
+            self._forget_old()
+            if job.on_forget is not None:  # its files go now, not when it is forgotten
+                job.on_forget()
+                job.on_forget = None
         return job
 
     def _loop(self) -> None:

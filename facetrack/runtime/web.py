@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def _server(app: Any, host: str, port: int, tls: tuple[Path, Path] | None,
-            on_started: Callable[[int], None] | None = None) -> Any:
+            on_started: Callable[[int], None] | None = None,
+            proxies: Sequence[str] = ()) -> Any:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -42,7 +43,8 @@ def _server(app: Any, host: str, port: int, tls: tuple[Path, Path] | None,
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
         ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None,
-        timeout_graceful_shutdown=5, server_header=False, proxy_headers=False)
+        timeout_graceful_shutdown=5, server_header=False, proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) if proxies else None)
     return Server(config)
 
 
@@ -54,10 +56,12 @@ def bound_port(server: Any) -> int | None:
 
 
 def run_in_foreground(app: Any, host: str, port: int, tls: tuple[Path, Path] | None = None,
-                      on_started: Callable[[int], None] | None = None) -> None:
+                      on_started: Callable[[int], None] | None = None,
+                      proxies: Sequence[str] = ()) -> None:
     """Serve until Ctrl-C or SIGTERM (uvicorn's own handlers; requests in flight finish);
-    ``on_started(port)`` once it listens."""
-    server = _server(app, host, port, tls, on_started)
+    ``on_started(port)`` once it listens; ``proxies``: addresses whose forwarded headers are
+    believed."""
+    server = _server(app, host, port, tls, on_started, proxies)
     server.run()
     if not server.started:
         raise OutputError(f"api: cannot listen on {host}:{port} (in use, or not allowed)")
@@ -67,8 +71,9 @@ class BackgroundServer:
     """uvicorn on a daemon thread; ``close`` asks it to stop and waits a few seconds."""
 
     def __init__(self, app: Any, host: str, port: int,
-                 tls: tuple[Path, Path] | None = None, start_timeout: float = 15.0) -> None:
-        self._server = _server(app, host, port, tls)
+                 tls: tuple[Path, Path] | None = None, start_timeout: float = 15.0,
+                 proxies: Sequence[str] = ()) -> None:
+        self._server = _server(app, host, port, tls, proxies=proxies)
         self._thread = spawn(self._server.run, "api")
         deadline = time.monotonic() + start_timeout
         while not self._server.started and self._thread.is_alive():

@@ -50,9 +50,12 @@ _users = sa.Table(
 _keys = sa.Table(
     "api_keys", _metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("digest", sa.Text, nullable=False, unique=True),
+    # the user who made it (None: made with `facetrack keys add` by whoever runs the machine);
+    # the key works only while that user exists and is enabled
+    sa.Column("owner_id", sa.BigInteger),
     sa.Column("hint", sa.Text, nullable=False),  # the first characters, to tell keys apart
     sa.Column("created", sa.Text, nullable=False),
     sa.Column("created_by", sa.Text, nullable=False),
@@ -89,6 +92,9 @@ _PG_APPEND_ONLY = [
     "DROP TRIGGER IF EXISTS audit_append_only ON audit",
     "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
     "FOR EACH ROW EXECUTE FUNCTION facetrack_audit_append_only()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION facetrack_audit_append_only()",
 ]
 
 
@@ -143,6 +149,7 @@ class ApiKey:
     hint: str
     created: str
     created_by: str
+    owner_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role, "hint": self.hint,
@@ -221,6 +228,13 @@ class AccountStore(Closing):
             raise LookupError(f"no user {name!r}")
         return _user(row)
 
+    def user_by_id(self, user_id: int) -> User:
+        row = self._call("read a user", lambda c: c.execute(
+            sa.select(_users).where(_users.c.id == user_id)).first(), write=False)
+        if row is None:
+            raise LookupError(f"no user with id {user_id}")
+        return _user(row)
+
     def update_user(self, name: str, *, role: str | None = None, password: str | None = None,
                     disabled: bool | None = None) -> User:
         values: dict[str, Any] = {}
@@ -244,6 +258,7 @@ class AccountStore(Closing):
 
         def remove(conn: sa.Connection) -> None:
             conn.execute(sa.delete(_sessions).where(_sessions.c.user_id == user.id))
+            conn.execute(sa.delete(_keys).where(_keys.c.owner_id == user.id))
             conn.execute(sa.delete(_users).where(_users.c.id == user.id))
 
         self._call(f"remove user {name}", remove)
@@ -293,16 +308,29 @@ class AccountStore(Closing):
 
     # -- API keys ------------------------------------------------------------------------
 
-    def add_key(self, name: str, role: str, created_by: str) -> tuple[str, ApiKey]:
-        """A new key (the secret, shown once) for machines, with ``role``'s rights."""
+    def add_key(self, name: str, role: str, created_by: str, *, owner: User | None = None
+                ) -> tuple[str, ApiKey]:
+        """A new key (the secret, shown once) for machines, with ``role``'s rights (never more
+        than ``owner``'s, the user making it, whose removal or disabling ends the key)."""
         label = name.strip()
         if not label or len(label) > 200:
             raise InputError("an API key needs a name (1-200 characters)")
+        checked = check_role(role)
+        if owner is not None and ROLES.index(checked) > ROLES.index(owner.role):
+            raise InputError(f"a key cannot have more rights ({checked}) than its maker "
+                             f"({owner.role})")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        values = {"name": label, "role": check_role(role), "digest": digest(secret),
-                  "hint": secret[:10], "created": now_iso(), "created_by": created_by}
-        key_id = self._call("add an API key", lambda c: int(
-            c.execute(sa.insert(_keys).values(**values)).inserted_primary_key[0]))
+        values = {"name": label, "role": checked, "digest": digest(secret), "hint": secret[:10],
+                  "created": now_iso(), "created_by": created_by,
+                  "owner_id": None if owner is None else owner.id}
+
+        def add(conn: sa.Connection) -> int:
+            if conn.execute(sa.select(_keys.c.id).where(_keys.c.name == label)).first():
+                raise InputError(f"an API key named {label!r} exists already")
+            return int(conn.execute(sa.insert(_keys).values(**values)
+                                    ).inserted_primary_key[0])  # type: ignore[index]
+
+        key_id = self._call("add an API key", add)
         return secret, _key({**values, "id": key_id})
 
     def api_keys(self) -> list[ApiKey]:
@@ -311,11 +339,19 @@ class AccountStore(Closing):
         return [_key(r._mapping) for r in rows]
 
     def key(self, secret: str) -> ApiKey | None:
-        if not secret.startswith(KEY_PREFIX):
+        """The key with this secret, while its maker (if a user made it) exists and is
+        enabled."""
+        if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
             return None
-        row = self._call("read an API key", lambda c: c.execute(
-            sa.select(_keys).where(_keys.c.digest == digest(secret))).first(), write=False)
+        owner = _users.alias("owner")
+        q = (sa.select(_keys, owner.c.disabled.label("owner_disabled"),
+                       owner.c.id.label("owner_found"))
+             .outerjoin(owner, owner.c.id == _keys.c.owner_id)
+             .where(_keys.c.digest == digest(secret)))
+        row = self._call("read an API key", lambda c: c.execute(q).first(), write=False)
         if row is None or not hmac.compare_digest(row.digest, digest(secret)):
+            return None
+        if row.owner_id is not None and (row.owner_found is None or row.owner_disabled):
             return None
         return _key(row._mapping)
 
@@ -369,5 +405,6 @@ def _user(row: Any) -> User:
 
 
 def _key(m: Any) -> ApiKey:
+    owner = m.get("owner_id")
     return ApiKey(int(m["id"]), str(m["name"]), check_role(m["role"]), str(m["hint"]),
-                  str(m["created"]), str(m["created_by"]))
+                  str(m["created"]), str(m["created_by"]), None if owner is None else int(owner))

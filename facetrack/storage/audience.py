@@ -70,8 +70,9 @@ class AudienceStore(Closing):
 
     def query(self, *, camera: str | None = None, since: str | None = None,
               zone: str | None = None, target: str | None = None,
-              limit: int | None = None) -> list[dict[str, Any]]:
-        """Rows, oldest first; ``since`` as for events (ISO time or 30s/15m/2h/7d)."""
+              limit: int | None = None, until: str | None = None) -> list[dict[str, Any]]:
+        """Rows, oldest first (the latest ``limit`` of them); ``since`` and ``until`` as for
+        events (ISO time or 30s/15m/2h/7d)."""
         cols = [_audience.c[name] for name in (*TEXT, *INTS, *FLOATS)]
         q = sa.select(*cols)
         for name, value in (("camera", camera), ("zone", zone), ("target", target)):
@@ -79,6 +80,8 @@ class AudienceStore(Closing):
                 q = q.where(_audience.c[name] == value)
         if since is not None:
             q = q.where(_audience.c.window_start >= parse_since(since))
+        if until is not None:
+            q = q.where(_audience.c.window_start < parse_since(until))
         q = q.order_by(_audience.c.id.desc())
         if limit is not None:
             q = q.limit(int(limit))

@@ -149,8 +149,12 @@ class S3Clips:
 
     def delete(self, key: str) -> None:
         self.head(key)
-        self.client.delete_objects(Bucket=self.s3.bucket, Delete={"Objects": [
+        done = self.client.delete_objects(Bucket=self.s3.bucket, Delete={"Objects": [
             {"Key": self._name(key, ".mp4")}, {"Key": self._name(key, ".json")}]})
+        errors = done.get("Errors") or []
+        if errors:
+            raise OutputError(f"cannot delete clip {key} from S3 ({errors[0].get('Code')}: "
+                              f"{errors[0].get('Message')})")
 
 
 def _meta(data: bytes) -> dict[str, Any]:

@@ -182,7 +182,10 @@ def parse_since(text: str) -> str:
                          "(30s, 15m, 2h, 7d)") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    try:
+        return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise InputError(f"--since {text!r}: outside the years 1-9999 in UTC") from None
 
 
 class EventsJsonl(Closing):

@@ -243,7 +243,35 @@ def test_body_size_limit(tmp_path: Path) -> None:
         r = server.client.post("/api/faces/detect", files={"image": ("big.jpg", big)},
                                headers=server.as_key("operator"))
         assert r.status_code == 413 and "1 MB limit" in r.json()["error"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams in
+            for _ in range(40):
+                yield b"\xff" * 65536
+
+        streamed = server.client.post("/api/jobs/analyze", content=chunks(), headers={
+            **server.as_key("operator"), "content-type": "multipart/form-data; boundary=x"})
+        assert streamed.status_code == 413, streamed.text
         assert not list((tmp_path / "clips").rglob("*.jpg"))
+        assert not (tmp_path / "jobs").exists() or not any((tmp_path / "jobs").iterdir())
+
+
+def test_clip_pages_skip_nothing(server: Server) -> None:
+    root = server.folder / "clips"
+    keys = [f"{cam}/20261130/{cam}-20261130T101500123{n:03d}-alert" for cam in ("a", "b")
+            for n in (1, 2, 3)]  # six clips within one millisecond
+    for key in keys:
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / f"{key}.mp4").write_bytes(b"\0" * 10)
+        (root / f"{key}.json").write_text("{}")
+    seen, cursor = [], None
+    for _ in range(10):
+        page = server.client.get("/api/clips", params={"limit": 2, "before": cursor},
+                                 headers=server.as_key("operator")).json()
+        seen += [c["key"] for c in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(keys) and len(seen) == len(keys)
 
 
 def test_settings_mask_secrets(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_people_and_faces_from_photos(server: Server, data_dir: Path) -> None:
     assert same["same"] and same["similarity"] > 0.99
     not_image = server.client.post("/api/faces/detect", headers=op,
                                    files={"image": ("x.jpg", b"this is not an image")})
-    assert not_image.status_code == 400 and "not a decodable image" in not_image.json()["error"]
+    assert not_image.status_code == 400 and "not a JPEG, PNG" in not_image.json()["error"]
     assert server.client.patch("/api/people/Helen", json={"name": "Helen B"},
                                headers=op).json()["name"] == "Helen B"
     page = server.client.get("/api/people/Helen B", headers=server.as_key("viewer")).json()
@@ -110,6 +110,13 @@ def test_people_and_faces_from_photos(server: Server, data_dir: Path) -> None:
     assert server.client.delete("/api/people/Helen B", headers=op).status_code == 403
     assert server.client.delete("/api/people/Helen B", headers=admin).json()["embeddings"] == 2
     assert server.client.get("/api/people", headers=op).json()["items"] == []
+    slash = server.client.post("/api/people", data={"name": "AC/DC"}, files=photo(helen[1]),
+                               headers=op)
+    assert slash.status_code == 201
+    assert server.client.get("/api/people/AC/DC", headers=op).json()["examples"] == 1
+    assert server.client.post("/api/people/AC/DC/examples", files=photo(helen[0]),
+                              headers=op).json()["embeddings"] == 2
+    assert server.client.delete("/api/people/AC/DC", headers=admin).status_code == 200
     log = actions(server)
     for entry in [("person_enrol", "Helen"), ("face_search", "Helen"),
                   ("person_rename", "Helen B"), ("person_delete", "Helen B")]:
@@ -143,8 +150,12 @@ def test_unknown_faces_are_grouped_and_named(server: Server) -> None:
     assert groups and groups[0]["crops"]
     crop = server.client.get(groups[0]["crops"][0], headers=op)
     assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
+    stale = server.client.post(f"/api/unknowns/{groups[0]['group']}/name",
+                               json={"name": "Visitor 1", "scan": "old"}, headers=op)
+    assert stale.status_code == 409
     named = server.client.post(f"/api/unknowns/{groups[0]['group']}/name",
-                               json={"name": "Visitor 1"}, headers=op).json()
+                               json={"name": "Visitor 1", "scan": groups[0]["scan"]},
+                               headers=op).json()
     assert named["added"] >= 1
     left = server.client.get("/api/unknowns", headers=op).json()["items"]
     assert groups[0]["group"] not in [g["group"] for g in left]

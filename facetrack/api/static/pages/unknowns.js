@@ -26,7 +26,7 @@ function groupCard(g, signal, onNamed) {
     submit.disabled = true;
     try {
       const r = await api(apiPath('unknowns', g.group, 'name'), { method: 'POST',
-        json: { name } });
+        json: { name, scan: g.scan } });
       toast(`${r.name}: ${r.added} example${r.added === 1 ? '' : 's'} enrolled`);
       onNamed(card, r);
     } catch (err) {
