@@ -196,6 +196,9 @@ def create_app(services: Services) -> FastAPI:
     if STATIC.is_dir():
         app.mount("/ui", StaticFiles(directory=str(STATIC), html=True), name="dashboard")
 
+    # Prometheus looks at /metrics by default (with the key as its bearer credentials)
+    app.add_api_route("/metrics", admin.metrics, include_in_schema=False)
+
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=307)

@@ -124,6 +124,12 @@ def test_every_route_with_each_role(server: Server, role: str) -> None:
             assert r.status_code not in (401, 403), (role, method, template, r.text)
 
 
+def test_metrics_at_the_prometheus_path(server: Server) -> None:
+    assert server.client.get("/metrics").status_code == 401
+    r = server.client.get("/metrics", headers=server.as_key("viewer"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+
+
 def test_a_wrong_key_is_refused(server: Server) -> None:
     for key in ("ftk_nope", "nope", server.keys["admin"] + "x"):
         r = server.client.get("/api/events", headers={"Authorization": f"Bearer {key}"})
