@@ -12,29 +12,40 @@ in the event store's database (a SQLite file or PostgreSQL, through ``storage.sq
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 
 from facetrack._closing import Closing
 from facetrack.errors import DatabaseError, InputError
+from facetrack.storage.account_records import (
+    KEY_PREFIX,
+    ROLES,
+    ApiKey,
+    Role,
+    Session,
+    User,
+    check_password,
+    check_role,
+    check_user_name,
+    digest,
+    key_of_row,
+    now_iso,
+    user_of_row,
+)
 from facetrack.storage.events import parse_since
 from facetrack.storage.sql import open_table_store, reason, transaction
 
+__all__ = ["ROLES", "AccountStore", "ApiKey", "Role", "Session", "User"]
+
 #: version of the accounts tables (``facetrack_schema`` component ``users``)
 SCHEMA_VERSION = 1
-Role = Literal["viewer", "operator", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
-KEY_PREFIX = "ftk_"
-MAX_NAME = 64
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _metadata = sa.MetaData()
@@ -98,71 +109,6 @@ _PG_APPEND_ONLY = [
 ]
 
 
-def now_iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).isoformat(timespec="milliseconds")
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def check_user_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME or not all(c.isalnum() or c in "._@-" for c in name):
-        raise InputError(f"user name {name!r}: use 1-{MAX_NAME} letters, digits and . _ @ -")
-    return name
-
-
-def check_role(role: str) -> Role:
-    for r in ROLES:
-        if role == r:
-            return r
-    raise InputError(f"role {role!r}: one of {', '.join(ROLES)}")
-
-
-def check_password(password: str) -> str:
-    if len(password) < 10:
-        raise InputError("a password needs at least 10 characters")
-    if len(password) > 1024:
-        raise InputError("a password may have at most 1024 characters")
-    return password
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    name: str
-    role: Role
-    disabled: bool
-    created: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "role": self.role,
-                "disabled": self.disabled, "created": self.created}
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    id: int
-    name: str
-    role: Role
-    hint: str
-    created: str
-    created_by: str
-    owner_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "role": self.role, "hint": self.hint,
-                "created": self.created, "created_by": self.created_by}
-
-
-@dataclass(frozen=True)
-class Session:
-    token: str  # the cookie's value (shown once)
-    csrf: str
-    user: User
-    expires: str
-
 
 class AccountStore(Closing):
     """Users, keys, sessions and the audit log. Thread-safe: one lock around each call."""
@@ -219,21 +165,21 @@ class AccountStore(Closing):
     def users(self) -> list[User]:
         rows = self._call("list users", lambda c: c.execute(
             sa.select(_users).order_by(_users.c.name)).all(), write=False)
-        return [_user(r) for r in rows]
+        return [user_of_row(r) for r in rows]
 
     def user(self, name: str) -> User:
         row = self._call("read a user", lambda c: c.execute(
             sa.select(_users).where(_users.c.name == name)).first(), write=False)
         if row is None:
             raise LookupError(f"no user {name!r}")
-        return _user(row)
+        return user_of_row(row)
 
     def user_by_id(self, user_id: int) -> User:
         row = self._call("read a user", lambda c: c.execute(
             sa.select(_users).where(_users.c.id == user_id)).first(), write=False)
         if row is None:
             raise LookupError(f"no user with id {user_id}")
-        return _user(row)
+        return user_of_row(row)
 
     def update_user(self, name: str, *, role: str | None = None, password: str | None = None,
                     disabled: bool | None = None) -> User:
@@ -277,7 +223,7 @@ class AccountStore(Closing):
             return None
         if row is None or row.disabled:
             return None
-        return _user(row)
+        return user_of_row(row)
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -300,7 +246,7 @@ class AccountStore(Closing):
              .where(_sessions.c.digest == digest(token), _sessions.c.expires > now_iso(),
                     _users.c.disabled == sa.false()))
         row = self._call("read a session", lambda c: c.execute(q).first(), write=False)
-        return None if row is None else (_user(row), str(row.csrf))
+        return None if row is None else (user_of_row(row), str(row.csrf))
 
     def close_session(self, token: str) -> None:
         self._call("end a session", lambda c: c.execute(
@@ -331,12 +277,12 @@ class AccountStore(Closing):
                                     ).inserted_primary_key[0])  # type: ignore[index]
 
         key_id = self._call("add an API key", add)
-        return secret, _key({**values, "id": key_id})
+        return secret, key_of_row({**values, "id": key_id})
 
     def api_keys(self) -> list[ApiKey]:
         rows = self._call("list API keys", lambda c: c.execute(
             sa.select(_keys).order_by(_keys.c.id)).all(), write=False)
-        return [_key(r._mapping) for r in rows]
+        return [key_of_row(r._mapping) for r in rows]
 
     def key(self, secret: str) -> ApiKey | None:
         """The key with this secret, while its maker (if a user made it) exists and is
@@ -353,7 +299,7 @@ class AccountStore(Closing):
             return None
         if row.owner_id is not None and (row.owner_found is None or row.owner_disabled):
             return None
-        return _key(row._mapping)
+        return key_of_row(row._mapping)
 
     def remove_key(self, key_id: int) -> ApiKey:
         def remove(conn: sa.Connection) -> ApiKey:
@@ -361,7 +307,7 @@ class AccountStore(Closing):
             if row is None:
                 raise LookupError(f"no API key {key_id}")
             conn.execute(sa.delete(_keys).where(_keys.c.id == key_id))
-            return _key(row._mapping)
+            return key_of_row(row._mapping)
 
         result: ApiKey = self._call(f"remove API key {key_id}", remove)
         return result
@@ -397,14 +343,3 @@ class AccountStore(Closing):
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _user(row: Any) -> User:
-    return User(int(row.id), str(row.name), check_role(row.role), bool(row.disabled),
-                str(row.created))
-
-
-def _key(m: Any) -> ApiKey:
-    owner = m.get("owner_id")
-    return ApiKey(int(m["id"]), str(m["name"]), check_role(m["role"]), str(m["hint"]),
-                  str(m["created"]), str(m["created_by"]), None if owner is None else int(owner))
