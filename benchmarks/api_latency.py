@@ -582,10 +582,12 @@ def serving(db: Path, folder: Path) -> Any:
         "clips": {"dir": str(folder / "clips")},
         "api": {"port": 0, "jobs_dir": str(folder / "jobs")}}))
     log_path = folder / "serve.log"
+    # this repository's facetrack, whatever the environment's install points at
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "facetrack", "serve", "--config",
                                  str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                cwd=folder)
+                                cwd=folder, env={**os.environ, "PYTHONPATH": path})
     try:
         deadline = time.monotonic() + 120
         port = None
