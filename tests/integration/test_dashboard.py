@@ -234,6 +234,26 @@ class Dashboard:
             10, "first-contentful-paint"))
 
 
+def every_page(ui: Any) -> None:
+    """Every page at both sizes (the live page's frame and the audience totals drawn); the
+    phone never scrolls sideways."""
+    for size in ("laptop", "phone"):
+        ui.size(size)
+        for page in PAGES:
+            ui.open(page)
+            if page == "live":
+                wait(lambda: ui.js("const i = document.querySelector('.cam-card img');"
+                                   "return i && i.naturalWidth > 0"), 20, "a live frame")
+            if page == "audience":  # the stored windows' totals, and the zone they name
+                ui.one("#aud-zone option[value='entrance']")
+                wait(lambda: ui.js("const v = document.querySelector('#aud-totals "
+                                   ".total-value'); return v && v.textContent !== '0'"),
+                     20, "the audience totals")
+            if size == "phone":
+                ui.no_sideways_scroll(page)
+            ui.shot("person" if page.startswith("people/") else page)
+
+
 def test_dashboard_in_a_real_browser(monitor: str, browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -320,17 +340,7 @@ def test_dashboard_in_a_real_browser(monitor: str, browser: Any, tmp_path: Path)
     ui.open(f"people/{NEW_PERSON}")
     assert ui.one("#person-name").text == NEW_PERSON
 
-    # every page at both sizes; the phone never scrolls sideways
-    for size in ("laptop", "phone"):
-        ui.size(size)
-        for page in PAGES:
-            ui.open(page)
-            if page == "live":
-                wait(lambda: ui.js("const i = document.querySelector('.cam-card img');"
-                                   "return i && i.naturalWidth > 0"), 20, "a live frame")
-            if size == "phone":
-                ui.no_sideways_scroll(page)
-            ui.shot("person" if page.startswith("people/") else page)
+    every_page(ui)
     ui.one("#nav-toggle").click()  # the collapsed menu opens on the phone
     ui.one("#nav.open")
     ui.shot("menu")

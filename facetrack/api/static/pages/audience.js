@@ -19,18 +19,10 @@ function total(label, value, hint) {
     hint ? h('span.total-hint', hint) : null);
 }
 
-/** Windows of several cameras added up per window start, oldest first. */
-function perWindow(series) {
-  const by = new Map();
-  for (const r of series) {
-    const t = Date.parse(r.window_start);
-    const cur = by.get(t) || { t, ots: 0, watchers: 0, attention: 0 };
-    cur.ots += r.ots || 0;
-    cur.watchers += r.watchers || 0;
-    cur.attention += r.attention_total_s || 0;
-    by.set(t, cur);
-  }
-  return [...by.values()].sort((a, b) => a.t - b.t);
+/** The summary's series (cameras already summed per start, oldest first) as chart rows. */
+function points(series) {
+  return series.map((r) => ({ t: Date.parse(r.window_start), ots: r.ots || 0,
+    watchers: r.watchers || 0, attention: r.attention_total_s || 0 }));
 }
 
 function heatmap(camera, signal) {
@@ -84,26 +76,22 @@ export async function render(view, { query, signal, setQuery }) {
   const knownZones = new Set(['all']);
   const knownTargets = new Set(['camera']);
 
+  function addOptions(sel, known, names, chosen) {
+    for (const name of names || []) {
+      if (!known.has(name)) {
+        known.add(name);
+        sel.append(h('option', { value: name, selected: name === chosen }, name));
+      }
+    }
+  }
+
   async function options() {
     try {
-      const [cams, rows] = await Promise.all([api('cameras', { signal }),
-        api('audience/windows', { query: { camera: f.camera, since: f.since, limit: 2000 },
-          signal })]);
+      const cams = await api('cameras', { signal });
       if (!cameraSel.options.length || cameraSel.options.length === 1) {
         for (const c of cams.items || []) {
           cameraSel.append(h('option', { value: c.camera, selected: c.camera === f.camera },
             c.camera));
-        }
-      }
-      for (const r of rows.items || []) {
-        if (!knownZones.has(r.zone)) {
-          knownZones.add(r.zone);
-          zoneSel.append(h('option', { value: r.zone, selected: r.zone === f.zone }, r.zone));
-        }
-        if (!knownTargets.has(r.target)) {
-          knownTargets.add(r.target);
-          targetSel.append(h('option', { value: r.target, selected: r.target === f.target },
-            r.target));
         }
       }
       if (heatCtl) heatCtl.abort();
@@ -124,16 +112,19 @@ export async function render(view, { query, signal, setQuery }) {
       if (err.name !== 'AbortError') error.set(err);
       return;
     }
+    addOptions(zoneSel, knownZones, data.zones, f.zone);
+    addOptions(targetSel, knownTargets, data.targets, f.target);
     const t = data.totals || {};
     const conversion = t.ots ? `${Math.round((100 * t.watchers) / t.ots)} %` : '—';
     fill(totals, total('OTS', String(t.ots ?? 0), 'people who could see'),
       total('watchers', String(t.watchers ?? 0), 'looked long enough'),
       total('conversion', conversion, 'watchers / OTS'),
       total('attention', fmtSeconds(t.attention_s ?? 0), 'time spent looking'));
-    windowsNote.textContent = `${data.windows} window${data.windows === 1 ? '' : 's'}`;
+    const per = data.bucket && data.bucket !== 'window' ? `, charted per ${data.bucket}` : '';
+    windowsNote.textContent = `${data.windows} window${data.windows === 1 ? '' : 's'}${per}`;
     if (chartsSignal) chartsSignal.abort();
     chartsSignal = new AbortController();
-    const rows = perWindow(data.series || []);
+    const rows = points(data.series || []);
     if (!rows.length) {
       for (const box of [otsBox, attBox, dwellBox]) {
         fill(box, empty('No audience windows in this period (analytics off, or nobody yet).'));
