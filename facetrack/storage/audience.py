@@ -123,13 +123,13 @@ class AudienceStore(Closing):
                 ) -> list[dict[str, Any]]:
         start = _audience.c.window_start
         key = start if chars is None else sa.func.substr(start, 1, chars)
-        q = _filtered(sa.select(
-            sa.func.min(start).label("window_start"),
-            sa.func.max(_audience.c.window_end).label("window_end"),
-            sa.func.count().label("windows"),
-            *(sa.func.sum(_audience.c[name]).label(name)
-              for name in ("ots", "watchers", "attention_total_s"))),
-            zone=zone, target=target, **where).group_by(key).order_by(key)
+        cols = [sa.func.min(start).label("window_start"),
+                sa.func.max(_audience.c.window_end).label("window_end"),
+                sa.func.count().label("windows"),
+                *(sa.func.sum(_audience.c[name]).label(name)
+                  for name in ("ots", "watchers", "attention_total_s"))]
+        q = _filtered(sa.select(*cols), zone=zone, target=target, **where
+                      ).group_by(key).order_by(key)
         return [{**r, "windows": int(r["windows"]), "ots": int(r["ots"]),
                  "watchers": int(r["watchers"]), "attention_total_s": None
                  if r["attention_total_s"] is None else round(float(r["attention_total_s"]), 2)}
