@@ -50,6 +50,9 @@ _events = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
     sa.Index("events_time", "wall_time"),
     sa.Index("events_camera", "camera", "wall_time"),
+    # a kind's latest events without walking the others (alerts of the last hour: 26 of a
+    # million events took 126 ms by scanning; docs/benchmarks.md, API latency)
+    sa.Index("events_kind", "kind", "id"),
 )
 
 

@@ -242,6 +242,8 @@ def open_table_store(target: str | Path, *, what: str, table: str, version: int,
                     raise DatabaseError(f"{db.name}: {missing}")
                 return db
             metadata.create_all(conn, checkfirst=True)
+            for index in (i for t in metadata.sorted_tables for i in t.indexes):
+                index.create(conn, checkfirst=True)  # an index added since the table was made
             if found is None:
                 set_schema_version(conn, table, version)
     except sa.exc.SQLAlchemyError as exc:

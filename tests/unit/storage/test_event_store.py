@@ -106,3 +106,21 @@ def test_parse_since() -> None:
     assert parse_since("15m") < parse_since("1m")
     with pytest.raises(InputError, match="ISO time"):
         parse_since("yesterday")
+
+
+def test_an_older_store_gets_the_indexes_added_since(tmp_path: Path) -> None:
+    """A store made before ``events_kind`` existed gets it when opened for writing, and a
+    kind's latest events are read through it, not by scanning every event."""
+    db = tmp_path / "ev.db"
+    EventStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP INDEX events_kind")
+    EventStore(db).close()
+    with sqlite3.connect(db) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE "
+                                            "type = 'index'")}
+        plan = " ".join(r[3] for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM events WHERE kind = 'alert' AND wall_time >= "
+            "'2026-11-30' ORDER BY id DESC LIMIT 50"))
+    assert "events_kind" in names
+    assert "USING INDEX events_kind" in plan and "SCAN" not in plan
