@@ -92,7 +92,7 @@ def serve(
                            f"/api/docs; Ctrl-C to stop)", err=True)
 
             run_in_foreground(create_app(services), api.host, api.port, tls, started,
-                              api.trusted_proxies)
+                              api.trusted_proxies, api.niceness)
 
 
 def _password(from_stdin: bool) -> str:

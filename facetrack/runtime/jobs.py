@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from facetrack.errors import FacetrackError
-from facetrack.runtime.threads import spawn
+from facetrack.runtime.threads import lower_priority, spawn
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +64,6 @@ class Job:
 
 #: the job thread's niceness: the cameras' threads come first when the cores are busy
 JOB_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    """On Linux a thread is its own task: raise this one's niceness (threads it starts inherit
-    it). Elsewhere, or where refused, jobs simply run at the process's priority."""
-    import os
-
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       os.getpriority(os.PRIO_PROCESS, 0) + JOB_NICENESS)
-    except (AttributeError, OSError):
-        log.debug("jobs: could not lower the job thread's priority")
 
 
 class JobRunner:
@@ -129,7 +117,7 @@ class JobRunner:
         return job
 
     def _loop(self) -> None:
-        _lower_priority()
+        lower_priority(JOB_NICENESS, "jobs")
         while True:
             item = self._queue.get()
             if item is None:

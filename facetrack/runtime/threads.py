@@ -9,12 +9,29 @@ process); ``serve`` runs a socket server's loop.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from socketserver import BaseServer
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def lower_priority(niceness: int, what: str) -> None:
+    """Raise the calling thread's niceness by ``niceness`` (on Linux a thread is its own task;
+    threads it starts inherit it), so the cameras' threads come first when the cores are busy.
+    Elsewhere, or where refused, the thread keeps the process's priority."""
+    if niceness <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except (AttributeError, OSError):
+        log.debug("%s: could not lower the thread's priority", what)
 
 
 def spawn(target: Callable[[], None], name: str) -> threading.Thread:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from facetrack.errors import OutputError
-from facetrack.runtime.threads import spawn
+from facetrack.runtime.threads import lower_priority, spawn
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +57,31 @@ def bound_port(server: Any) -> int | None:
 
 def run_in_foreground(app: Any, host: str, port: int, tls: tuple[Path, Path] | None = None,
                       on_started: Callable[[int], None] | None = None,
-                      proxies: Sequence[str] = ()) -> None:
+                      proxies: Sequence[str] = (), niceness: int = 0) -> None:
     """Serve until Ctrl-C or SIGTERM (uvicorn's own handlers; requests in flight finish);
     ``on_started(port)`` once it listens; ``proxies``: addresses whose forwarded headers are
-    believed."""
+    believed; ``niceness``: added to this thread's (and so to the request threads')."""
     server = _server(app, host, port, tls, on_started, proxies)
+    lower_priority(niceness, "api")
     server.run()
     if not server.started:
         raise OutputError(f"api: cannot listen on {host}:{port} (in use, or not allowed)")
 
 
 class BackgroundServer:
-    """uvicorn on a daemon thread; ``close`` asks it to stop and waits a few seconds."""
+    """uvicorn on a daemon thread (``niceness`` lower than the cameras'); ``close`` asks it
+    to stop and waits a few seconds."""
 
     def __init__(self, app: Any, host: str, port: int,
                  tls: tuple[Path, Path] | None = None, start_timeout: float = 15.0,
-                 proxies: Sequence[str] = ()) -> None:
+                 proxies: Sequence[str] = (), niceness: int = 0) -> None:
         self._server = _server(app, host, port, tls, proxies=proxies)
-        self._thread = spawn(self._server.run, "api")
+
+        def run() -> None:  # the request threads it starts inherit its niceness
+            lower_priority(niceness, "api")
+            self._server.run()
+
+        self._thread = spawn(run, "api")
         deadline = time.monotonic() + start_timeout
         while not self._server.started and self._thread.is_alive():
             if time.monotonic() > deadline:
