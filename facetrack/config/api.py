@@ -57,7 +57,9 @@ class ApiConfig(Strict):
                            "(one folder per job, removed with the job).")
     max_jobs_kept: int = Field(50, ge=1, le=10_000, description="Finished jobs remembered "
                                "(the oldest are forgotten and their folders removed).")
-    niceness: int = Field(10, ge=0, le=19, description="How much lower than the cameras the "
-                          "server's threads run (Linux niceness added to theirs): when the "
-                          "cores are busy, cameras keep their frames and the API answers "
-                          "later. 0: the same priority.")
+    niceness: int = Field(10, ge=0, le=19, description="`facetrack serve` runs this much "
+                          "below other programs (Linux niceness added to its own): beside a "
+                          "monitor on the same machine, the cameras keep their frames when "
+                          "the cores are busy and the API answers later. 0: the same "
+                          "priority. (A monitor's own `api:` shares the cameras' process and "
+                          "priority.)")

@@ -69,19 +69,19 @@ def run_in_foreground(app: Any, host: str, port: int, tls: tuple[Path, Path] | N
 
 
 class BackgroundServer:
-    """uvicorn on a daemon thread (``niceness`` lower than the cameras'); ``close`` asks it
-    to stop and waits a few seconds."""
+    """uvicorn on a daemon thread; ``close`` asks it to stop and waits a few seconds.
+
+    It keeps the cameras' priority: in one interpreter the threads share the GIL, and a
+    lowered thread holding it makes the cameras wait longer (measured: 4 cameras with 20
+    dashboards dropped 49% of frames with the API thread at niceness 10, 44% without, and the
+    API answered 2.5x slower; docs/benchmarks.md). ``facetrack serve`` as a process of its
+    own is the way to put the API below the cameras."""
 
     def __init__(self, app: Any, host: str, port: int,
                  tls: tuple[Path, Path] | None = None, start_timeout: float = 15.0,
-                 proxies: Sequence[str] = (), niceness: int = 0) -> None:
+                 proxies: Sequence[str] = ()) -> None:
         self._server = _server(app, host, port, tls, proxies=proxies)
-
-        def run() -> None:  # the request threads it starts inherit its niceness
-            lower_priority(niceness, "api")
-            self._server.run()
-
-        self._thread = spawn(run, "api")
+        self._thread = spawn(self._server.run, "api")
         deadline = time.monotonic() + start_timeout
         while not self._server.started and self._thread.is_alive():
             if time.monotonic() > deadline:

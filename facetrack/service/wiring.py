@@ -99,7 +99,7 @@ def open_api(monitor: Any, stack: ExitStack) -> int:
     check_accounts(services.accounts, api.host)
     tls = (api.tls.cert, api.tls.key) if api.tls is not None else None
     server = BackgroundServer(create_app(services), api.host, api.port, tls,
-                              proxies=api.trusted_proxies, niceness=api.niceness)
+                              proxies=api.trusted_proxies)
     stack.callback(server.close)
     log.info("api: serving on %s://%s:%d/", "https" if tls else "http", api.host, server.port)
     return server.port

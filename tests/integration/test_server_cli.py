@@ -93,6 +93,11 @@ def test_serve_over_tls_and_stop_on_sigterm(tmp_path: Path) -> None:
                               stderr=subprocess.PIPE, text=True)
     try:
         wait_port(port, 30)
+        # below other programs by api.niceness (10): field 19 of /proc/PID/stat
+        stat = Path(f"/proc/{server.pid}/stat")
+        if stat.is_file():
+            nice = int(stat.read_text().rsplit(")", 1)[1].split()[16])
+            assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
         context = ssl.create_default_context(cafile=str(cert))
         base = f"https://127.0.0.1:{port}"
         with urllib.request.urlopen(f"{base}/api/health", context=context, timeout=10) as r:

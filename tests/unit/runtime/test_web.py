@@ -1,38 +1,32 @@
-"""The API's web server runs below the cameras' priority: its requests are answered on threads
-whose niceness is raised by ``api.niceness`` (Linux: a thread is its own task)."""
+"""``lower_priority`` raises the calling thread's niceness only (Linux: a thread is its own
+task); ``facetrack serve`` uses it so a server beside a monitor gives way to the cameras
+(tests/integration/test_server_cli.py checks the real process)."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import sys
 import threading
 
 import pytest
-from fastapi import FastAPI
 
-from facetrack.runtime.web import BackgroundServer
+from facetrack.runtime.threads import lower_priority, spawn
+
+
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
-@pytest.mark.parametrize("niceness", [0, 7])
-def test_requests_are_answered_at_the_servers_niceness(niceness: int) -> None:
-    app = FastAPI()
+@pytest.mark.parametrize("niceness", [0, 7, 40])
+def test_lower_priority_lowers_the_calling_thread_only(niceness: int) -> None:
+    base, seen = _nice(), {}
 
-    @app.get("/nice")
-    def nice() -> dict[str, int]:  # a sync endpoint: answered on the request thread pool
-        return {"nice": os.getpriority(os.PRIO_PROCESS, threading.get_native_id())}
+    def work() -> None:
+        lower_priority(niceness, "test")
+        seen["self"] = _nice()
+        spawn(lambda: seen.setdefault("child", _nice()), "child").join(5)
 
-    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    server = BackgroundServer(app, "127.0.0.1", 0, niceness=niceness)
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        conn.request("GET", "/nice")
-        answer = json.loads(conn.getresponse().read())
-        conn.close()
-    finally:
-        server.close()
-    assert answer["nice"] == min(19, base + niceness)
-    # the caller's own thread (a camera's, in a monitor) keeps its priority
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    spawn(work, "lowered").join(5)
+    assert seen["self"] == seen["child"] == min(19, base + niceness)  # children inherit
+    assert _nice() == base  # the caller (a camera's thread, say) keeps its priority
