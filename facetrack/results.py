@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from facetrack.events import Alert, Event
-from facetrack.faces import POSE_SOURCE_NAMES, Faces
+from facetrack.faces import POSE_SOURCE_NAMES, Faces, FloatArray
 from facetrack.frames import Frame
 from facetrack.tracks import TrackSnapshot
 
@@ -25,6 +27,9 @@ class FrameResult:
 
     ``records`` are the live per-track records behind ``tracks``, for the stages after the
     tracker (they keep changing after this frame): sinks read ``tracks``, never ``records``.
+    ``hidden`` (n, 4) xyxy: what a picture of this frame must hide when faces are blurred
+    (``facetrack.privacy``): every detection, confirmed or not, and the box of every track
+    the detector missed while the tracker still follows it. Never written to a results file.
     """
 
     frame: Frame
@@ -33,6 +38,8 @@ class FrameResult:
     events: tuple[Event, ...] = ()
     records: Mapping[int, TrackHistory] = field(default_factory=dict, compare=False,
                                                 repr=False)
+    hidden: FloatArray = field(default_factory=lambda: np.zeros((0, 4), np.float32),
+                               compare=False, repr=False)
 
     def replace(self, **changes: Any) -> FrameResult:
         return dataclasses.replace(self, **changes)

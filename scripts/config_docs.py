@@ -13,9 +13,10 @@ from facetrack.config import TrackerConfig
 
 HEAD = """# Configuration
 
-`facetrack track --config FILE` and `TrackerConfig.from_yaml(FILE)` read a YAML mapping with up
-to five sections. Every key is optional; unknown keys are errors that name the key and the file
-(`facetrack check-config FILE` lists them all). Example:
+`facetrack track --config FILE` and `TrackerConfig.from_yaml(FILE)` read a YAML mapping of the
+sections below (a camera's `tracker:` in a monitor's config takes the same). Every key is
+optional; unknown keys are errors that name the key and the file (`facetrack check-config FILE`
+lists them all). Example:
 
 ```yaml
 detector:

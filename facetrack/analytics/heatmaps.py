@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facetrack.config.analytics import AnalyticsConfig, TargetConfig
+from facetrack.privacy.conceal import conceal
 from facetrack.results import FrameResult
 from facetrack.tracks import TargetLooks
 
@@ -90,8 +91,10 @@ class Heatmaps:
         image: Image = np.array(result.frame.image if self.scale >= 1.0 else cv2.resize(
             result.frame.image, None, fx=self.scale, fy=self.scale,
             interpolation=cv2.INTER_AREA), np.uint8)
-        for box in result.faces.xyxy * self.scale:
-            _blur_box(image, box)
+        # every face hidden as in every other picture (the tracker's boxes: unconfirmed and
+        # missed faces too), pixelated with half the box's size around it (the whole head)
+        conceal(image, np.vstack([result.hidden.reshape(-1, 4), result.faces.xyxy.reshape(
+            -1, 4)]) * self.scale, "pixelate", margin=0.5)
         self.samples.append(image)
         if len(self.samples) > 2 * SAMPLES:  # no frame count: thin out, take half as often
             self.samples = self.samples[::2]
@@ -197,18 +200,3 @@ def _overlay(scene: Image, grid: npt.NDArray[np.float64]) -> Image:
     alpha = (np.clip(grid / top, 0, 1) ** 0.5 * 0.65)[..., None]
     alpha[grid <= 0] = 0
     return np.asarray(image * (1 - alpha) + colour * alpha, np.uint8)
-
-
-def _blur_box(image: Image, box: npt.NDArray[np.float32]) -> None:
-    """Pixelate a face box grown by half its size (the whole head), in place."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    mw, mh = (x2 - x1) * 0.5, (y2 - y1) * 0.5
-    h, w = image.shape[:2]
-    a, b = max(0, int(x1 - mw)), min(w, int(x2 + mw) + 1)
-    c, d = max(0, int(y1 - mh)), min(h, int(y2 + mh) + 1)
-    if b - a < 2 or d - c < 2:
-        return
-    region = image[c:d, a:b]
-    small = cv2.resize(region, (max(1, (b - a) // 16), max(1, (d - c) // 16)),
-                       interpolation=cv2.INTER_AREA)
-    image[c:d, a:b] = cv2.resize(small, (b - a, d - c), interpolation=cv2.INTER_NEAREST)

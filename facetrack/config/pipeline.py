@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from facetrack.config.analytics import AnalyticsConfig
 from facetrack.config.base import Strict, load_yaml
+from facetrack.config.privacy import Mode, PrivacyConfig
 from facetrack.detection import DetectorConfig
 from facetrack.recognition.embedder import EmbedderConfig, SFaceConfig
 from facetrack.zones import Polygon
@@ -288,6 +289,32 @@ class TrackerConfig(Strict):
     recognition: RecognitionConfig = Field(default_factory=RecognitionConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+
+    @property
+    def privacy_mode(self) -> Mode:
+        """``privacy.mode``, or the one recognition implies."""
+        if self.privacy.mode is not None:
+            return self.privacy.mode
+        return "identified" if self.recognition.enabled else "anonymous"
+
+    @property
+    def blur_faces(self) -> bool:
+        """Whether every picture produced has its faces blurred."""
+        if self.privacy.blur is not None:
+            return self.privacy.blur
+        return self.privacy_mode != "identified"
+
+    @model_validator(mode="after")
+    def _privacy_consistent(self) -> TrackerConfig:
+        if self.privacy_mode == "anonymous":
+            if self.recognition.enabled:
+                raise ValueError("recognition needs privacy.mode: identified (anonymous keeps "
+                                 "no embedding)")
+            if self.privacy.blur is False:
+                raise ValueError("privacy.mode anonymous blurs every picture: privacy.blur "
+                                 "cannot be false (or set privacy.mode: identified)")
+        return self
 
     @model_validator(mode="after")
     def _scores_ordered(self) -> TrackerConfig:

@@ -4,6 +4,8 @@ An annotator is ``draw(image, result)``: it paints one concern (boxes and labels
 head-pose axes, zones) onto ``image`` in place. ``annotate(result)`` copies the frame and runs
 the default set; an output that wants other concerns passes its own list. ``DrawingCache``
 draws a result once for every sink of a camera that shows it (clip buffer, RTSP push).
+``pictures(config)`` gives the two an output may show, faces hidden when the privacy settings
+say so (``facetrack.privacy``): every output that shows a picture takes one of them.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import numpy as np
 import numpy.typing as npt
 
 from facetrack.analysis.headpose import rotation_matrix
+from facetrack.config.pipeline import TrackerConfig
 from facetrack.results import FrameResult
 from facetrack.zones import Zone
 
 Image = npt.NDArray[np.uint8]
 Annotator = Callable[[Image, FrameResult], None]
+#: a result's picture, as an output shows it
+Drawing = Callable[[FrameResult], Image]
 
 GREEN, RED, YELLOW, WHITE, CYAN = (80, 200, 80), (60, 60, 230), (0, 210, 255), (255, 255, 255), (
     230, 200, 40)
@@ -108,6 +113,22 @@ def annotate(result: FrameResult, annotators: Sequence[Annotator] = DEFAULT) -> 
     for draw in annotators:
         draw(image, result)
     return image
+
+
+def pictures(config: TrackerConfig) -> tuple[Drawing, Drawing]:
+    """The drawn picture of a result and its plain one, under ``config``'s privacy: with
+    faces blurred (``privacy``), both hide them first (``FrameResult.hidden``); the plain one
+    is otherwise the frame itself. Each is made once per result for every output asking."""
+    if not config.blur_faces:
+        return DrawingCache(), _frame_image
+    from facetrack.privacy.conceal import faces_hidden
+
+    hide = faces_hidden(config.privacy.style, config.privacy.margin)
+    return DrawingCache((hide, *DEFAULT)), DrawingCache((hide,))
+
+
+def _frame_image(result: FrameResult) -> Image:
+    return result.frame.image
 
 
 class DrawingCache:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from facetrack.config import TrackerConfig, override
+from facetrack.draw import pictures
 from facetrack.errors import InputError, OutputError
 from facetrack.pipeline.base import Sink
 from facetrack.pipeline.tracker import FaceTracker
@@ -106,9 +107,13 @@ def track_file(
     frame."""
     import time
 
+    tracker = tracker if tracker is not None else FaceTracker(config)
+    if thumbnails and tracker.config.privacy_mode == "anonymous":
+        raise InputError("thumbnails are face pictures, and privacy.mode anonymous (the "
+                         "default without recognition) writes none: set privacy.mode: "
+                         "identified in the config to keep them")
     out = Path(out)
     prepare_output(out)
-    tracker = tracker if tracker is not None else FaceTracker(config)
     t0 = time.perf_counter()
     frames = 0
     with ExitStack() as stack:
@@ -125,7 +130,8 @@ def track_file(
             sinks.append(stack.enter_context(MotWriter(out / "mot.txt")))
         if video:
             sinks.append(stack.enter_context(AnnotatedVideoWriter(
-                out / "annotated.mp4", info.width, info.height, info.fps)))
+                out / "annotated.mp4", info.width, info.height, info.fps,
+                pictures(tracker.config)[0])))
         # these also read the tracks' end: a blink, look or visit open on the last frame
         ending: list[Sink] = [table, sinks[2]]
         if tracker.config.analytics.enabled:

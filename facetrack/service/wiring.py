@@ -10,7 +10,7 @@ from typing import Any
 
 from facetrack.config.camera import CameraConfig
 from facetrack.config.service import MonitorConfig
-from facetrack.draw import DrawingCache
+from facetrack.draw import pictures
 from facetrack.pipeline.base import Sink
 from facetrack.sinks.clips import ClipRecorder, ClipWriter
 from facetrack.sinks.latest_frame import LatestFrame
@@ -64,11 +64,13 @@ class CameraSinks:
 def camera_sinks(cfg: CameraConfig, writer: ClipWriter | None, links: ClipLinks | None,
                  latest: LatestFrame | None, window: Any) -> CameraSinks:
     """Clip recorder, notifier, live view, window and RTSP push of one camera, as configured;
-    every drawing of a frame is made once (``DrawingCache``)."""
+    every drawing of a frame is made once, faces hidden as the camera's privacy says
+    (``facetrack.draw.pictures``)."""
     out = CameraSinks()
-    drawing = DrawingCache()
+    drawing, plain = pictures(cfg.tracker)
     if writer is not None and links is not None:
-        out.recorder = ClipRecorder(cfg.name, cfg.clips, writer, links.key, drawing)
+        out.recorder = ClipRecorder(cfg.name, cfg.clips, writer, links.key,
+                                    drawing if cfg.clips.annotated else plain)
         out.sinks.append(out.recorder)
     if cfg.notify.urls:
         n = cfg.notify
@@ -78,7 +80,7 @@ def camera_sinks(cfg: CameraConfig, writer: ClipWriter | None, links: ClipLinks 
         latest.drawing = drawing
         out.sinks.append(latest)
     if window is not None:
-        out.sinks.append(window.sink(cfg.name))
+        out.sinks.append(window.sink(cfg.name, drawing))
     if cfg.push.url:
         out.sinks.append(RtspPush(cfg.push.url, cfg.push.fps, cfg.push.transport, drawing))
     return out

@@ -76,14 +76,15 @@ class Clip:
 class ClipRecorder:
     """A camera's ring buffer and its open clip (a sink, on the camera's thread).
 
-    ``key_of(link)`` turns an alert's clip link into the clip's storage key; ``drawing`` gives
-    the annotated image of a result (shared with the other sinks that draw)."""
+    ``key_of(link)`` turns an alert's clip link into the clip's storage key; ``picture`` gives
+    the image of a result it keeps (drawn or plain as ``clips.annotated`` says, faces hidden as
+    the privacy settings say; shared with the other sinks that show it)."""
 
     def __init__(self, camera: str, config: ClipsConfig, writer: ClipWriter,
-                 key_of: Callable[[str], str], drawing: Callable[[FrameResult], Image]
+                 key_of: Callable[[str], str], picture: Callable[[FrameResult], Image]
                  ) -> None:
         self.camera, self.config, self.writer = camera, config, writer
-        self.key_of, self.drawing = key_of, drawing
+        self.key_of, self.picture = key_of, picture
         self._ring: deque[_Held] = deque()
         self._open: Clip | None = None
         self.opened = 0
@@ -95,7 +96,7 @@ class ClipRecorder:
                 self._alert(alert, self.key_of(alert.clip))
 
     def _hold(self, result: FrameResult) -> None:
-        image = self.drawing(result) if self.config.annotated else result.frame.image
+        image = self.picture(result)
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY,
                                                self.config.jpeg_quality])
         if not ok:

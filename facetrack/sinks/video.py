@@ -11,17 +11,20 @@ import cv2
 import numpy as np
 
 from facetrack._closing import Closing
-from facetrack.draw import annotate
+from facetrack.draw import Drawing, annotate
 from facetrack.errors import OutputError
 from facetrack.results import FrameResult
 
 
 class AnnotatedVideoWriter(Closing):
-    """annotated.mp4: H.264 (libx264, yuv420p) through PyAV at the source's frame rate. A sink;
+    """annotated.mp4: H.264 (libx264, yuv420p) through PyAV at the source's frame rate, each
+    result as ``drawing`` makes it (``facetrack.draw.pictures``: faces hidden when the privacy
+    settings say so). A sink;
     ``close`` finishes the file (its index), so it plays whatever ended the run."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
-        self.path = path
+    def __init__(self, path: Path, width: int, height: int, fps: float,
+                 drawing: Drawing = annotate) -> None:
+        self.path, self.drawing = path, drawing
         try:
             self._container: Any = av.open(str(path), mode="w")
         except (av.error.FFmpegError, OSError) as exc:
@@ -36,7 +39,7 @@ class AnnotatedVideoWriter(Closing):
         self._closed = False
 
     def consume(self, result: FrameResult) -> None:
-        image = annotate(result)
+        image = self.drawing(result)
         if (image.shape[1], image.shape[0]) != self._size:
             image = np.asarray(cv2.resize(image, self._size, interpolation=cv2.INTER_AREA))
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")

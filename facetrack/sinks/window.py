@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.draw import annotate
+from facetrack.draw import Drawing, annotate
 from facetrack.results import FrameResult
 from facetrack.runtime import spawn, spawn_process
 from facetrack.runtime.threads import pipe
@@ -52,6 +52,7 @@ class Window:
         self.shown = 0  # frames drawn by the window
         self.closed: str | None = None  # why the window went away, if it did
         self._latest: dict[str, FrameResult] = {}
+        self._drawings: dict[str, Drawing] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._canvas = np.zeros((self.rows * tile[1], self.cols * tile[0], 3), np.uint8)
@@ -73,8 +74,10 @@ class Window:
         with self._lock:
             self._latest[camera] = result
 
-    def sink(self, camera: str) -> _WindowFeed:
-        """The sink a camera feeds its results to."""
+    def sink(self, camera: str, drawing: Drawing = annotate) -> _WindowFeed:
+        """The sink a camera feeds its results to (``drawing``: the camera's shared one,
+        which hides faces when its privacy settings say so)."""
+        self._drawings[camera] = drawing
         return _WindowFeed(self, camera)
 
     def _run(self) -> None:
@@ -112,7 +115,7 @@ class Window:
             result = latest.get(name)
             if result is None:
                 continue  # keeps the camera's last drawing
-            image = annotate(result)
+            image = self._drawings.get(name, annotate)(result)
             scale = min(w / image.shape[1], h / image.shape[0])
             size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
             cell = np.zeros((h, w, 3), np.uint8)

@@ -7,6 +7,9 @@ the next frame starts fresh (ids keep counting)."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from facetrack.faces import FloatArray
 from facetrack.results import FrameResult
 from facetrack.tracking.scenecut import SceneCutDetector
 from facetrack.tracking.tracker import FaceTrackerCore
@@ -24,10 +27,21 @@ class TrackStage:
         ended = []
         if self.independent or (self.cuts is not None and self.cuts.is_cut(frame)):
             ended = self.tracker.reset()  # a new photo or a new shot: nobody continues
+        detections = result.faces.xyxy
         faces = self.tracker.update(frame, result.faces)
         records = [*ended, *self.tracker.records()]
         return result.replace(faces=faces, tracks=tuple(r.snapshot() for r in records),
-                              records={r.track_id: r for r in records})
+                              records={r.track_id: r for r in records},
+                              hidden=self._hidden(detections, frame.index))
+
+    def _hidden(self, detections: FloatArray, index: int) -> FloatArray:
+        """Every detection of the frame (a face not yet confirmed is still a face), and the
+        box of every track the detector missed this frame, where the tracker predicts it."""
+        boxes = np.asarray(detections, np.float32).reshape(-1, 4)
+        missed = [t.predicted_xyxy for t in self.tracker.tracks if t.last_frame != index]
+        if not missed:
+            return boxes
+        return np.vstack([boxes, np.asarray(missed, np.float32)])
 
     def end_all(self, result: FrameResult) -> FrameResult:
         """The input ended (or the camera stopped): every track ends on ``result``'s frame.

@@ -23,7 +23,10 @@ FACE_KEYS = {"track_id", "box", "score", "keypoints", "head_pose", "pose_source"
 def test_track_synth_clip_writes_every_output(data_dir: Path, tmp_path: Path) -> None:
     video = data_dir / "synth_tracks" / "synth03" / "video.mp4"
     out = tmp_path / "out"
-    proc = facetrack("track", str(video), "--out", str(out), "--mot", "--video", "--thumbnails")
+    cfg = tmp_path / "identified.yaml"  # thumbnails are face pictures: not kept anonymously
+    cfg.write_text("privacy: {mode: identified}\n", encoding="utf-8")
+    proc = facetrack("track", str(video), "--out", str(out), "--mot", "--video", "--thumbnails",
+                     "-c", str(cfg))
     assert proc.returncode == 0, proc.stderr
     stats = json.loads(proc.stdout.strip().splitlines()[-1])  # piped: one JSON line
     assert stats["frames"] == 250

@@ -93,7 +93,10 @@ def test_links_planted_in_a_shared_output_folder_are_not_followed(data_dir: Path
     assert not (out / "faces.jsonl").is_symlink() and len(_valid_jsonl(out / "faces.jsonl"))
     (out / "thumbnails").rmdir() if (out / "thumbnails").is_dir() else None
     (out / "thumbnails").symlink_to(victim)
-    proc = facetrack("track", str(video), "--out", str(out), "-q", "--thumbnails")
+    cfg = tmp_path / "identified.yaml"  # thumbnails are kept only when identified
+    cfg.write_text("privacy: {mode: identified}\n", encoding="utf-8")
+    proc = facetrack("track", str(video), "--out", str(out), "-q", "--thumbnails", "-c",
+                     str(cfg))
     assert_one_line_error(proc, 2, "thumbnails: is a symbolic link")
     assert sorted(p.name for p in victim.iterdir()) == ["precious.txt", "track_1.jpg"]
 
