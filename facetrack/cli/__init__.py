@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from facetrack.cli import anonymize as _anonymize
 from facetrack.cli import config as _config
 from facetrack.cli import monitor as _monitor
 from facetrack.cli import report as _report
@@ -35,6 +36,7 @@ def _main(
 
 
 app.command()(_track.track)
+app.command()(_anonymize.anonymize)
 app.command("check-config")(_config.check_config)
 app.command()(_monitor.monitor)
 app.command()(_monitor.events)
