@@ -78,6 +78,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class RetentionConfig(Strict):
+    """How long the stores keep what the monitor writes (clips: ``clips.max_age_days``).
+    Enforced by the monitor when it starts and then every ``every_s``."""
+
+    events_days: float | None = Field(30.0, gt=0.0, description="Delete events (and so the "
+                                      "tracks they describe) older than this; null = keep.")
+    audience_days: float | None = Field(365.0, gt=0.0, description="Delete audience windows "
+                                        "(counts, no person) older than this; null = keep.")
+    every_s: float = Field(3600.0, ge=10.0, description="How often the monitor enforces it.")
+
+
 class LiveViewConfig(Strict):
     port: int | None = Field(None, ge=0, le=65535, description="Serve the annotated cameras "
                              "as MJPEG on this port: http://HOST:PORT/ (null = off).")
@@ -115,6 +126,7 @@ class ServerConfig(Strict):
     clips: ClipStorageConfig = Field(default_factory=ClipStorageConfig)
     live_view: LiveViewConfig = Field(default_factory=LiveViewConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     api: ApiConfig | None = Field(None, description="The REST API and dashboard "
                                   "(docs/server.md); in a monitor's config, serve them from "
                                   "the monitor's process.")

@@ -30,6 +30,7 @@ from facetrack.rules.stage import RulesStage, default_rules, scene_rules
 from facetrack.runtime import spawn
 from facetrack.service.camera import Camera
 from facetrack.service.metrics import CameraCounters, Collector, CountingSink, serve_metrics
+from facetrack.service.retention import RetentionKeeper
 from facetrack.service.status import StatusReporter
 from facetrack.service.wiring import (
     CameraSinks,
@@ -41,6 +42,7 @@ from facetrack.service.wiring import (
 )
 from facetrack.sinks.events import EventSink
 from facetrack.sinks.latest_frame import LatestFrame
+from facetrack.storage.audience import AudienceStore
 from facetrack.storage.cameras import CameraStatusStore
 from facetrack.storage.events import EventsJsonl, EventStore
 from facetrack.zones import zones_of
@@ -93,6 +95,7 @@ class Monitor:
         self.frames: dict[str, LatestFrame] = {}
         self.api_port: int | None = None
         self.mqtt: Any = None  # the MQTT publisher (mqtt:)
+        self.retention: RetentionKeeper | None = None  # old rows removed (retention:)
         self.cameras = {c.name: self._camera(c) for c in config.cameras}
 
     def _camera(self, cfg: CameraConfig) -> Camera:
@@ -147,6 +150,7 @@ class Monitor:
             self._open_audience(stack)
             self._open_clips(stack)
             self._open_status(stack)
+            self._open_retention(stack)
             self._open_api(stack)
             for cam_cfg in self.config.cameras:
                 stack.enter_context(self._running(cam_cfg))
@@ -186,6 +190,14 @@ class Monitor:
         store = stack.enter_context(CameraStatusStore(self.config.store.events_db))
         stack.callback(StatusReporter(store, self.counters).close)
 
+    def _open_retention(self, stack: ExitStack) -> None:
+        """Old events and audience windows removed now and every ``retention.every_s``."""
+        db = self.config.store.events_db
+        events = stack.enter_context(EventStore(db))
+        audience = stack.enter_context(AudienceStore(db))
+        self.retention = RetentionKeeper(self.config.retention, events, audience)
+        stack.callback(self.retention.close)
+
     def _open_api(self, stack: ExitStack) -> None:
         """The REST API and dashboard in this process, with live frames (``api:``)."""
         if self.config.api is not None:
@@ -217,8 +229,6 @@ class Monitor:
     def _open_audience(self, stack: ExitStack) -> None:
         """The audience table, in the event store's database, when a camera has analytics."""
         if any(c.tracker.analytics.enabled for c in self.config.cameras):
-            from facetrack.storage.audience import AudienceStore
-
             self.audience_store = stack.enter_context(
                 AudienceStore(self.config.store.events_db))
 

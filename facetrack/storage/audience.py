@@ -20,7 +20,7 @@ from facetrack._closing import Closing
 from facetrack.analytics.windows import BUCKET_COLUMNS
 from facetrack.errors import DatabaseError
 from facetrack.storage.events import parse_since
-from facetrack.storage.sql import open_table_store, reason, transaction
+from facetrack.storage.sql import delete_older, open_table_store, reason, transaction
 
 #: version of the audience table (``facetrack_schema``); bump it with a migration
 SCHEMA_VERSION = 1
@@ -143,6 +143,14 @@ class AudienceStore(Closing):
             except sa.exc.SQLAlchemyError as exc:
                 raise DatabaseError(f"{self.name}: cannot read audience windows "
                                     f"({reason(exc)})") from None
+
+    def remove_older(self, cutoff: str) -> int:
+        """Delete the windows that started before ``cutoff`` (ISO UTC text; retention)."""
+        try:
+            return delete_older(self._db, _audience, "window_start", cutoff, self._lock)
+        except sa.exc.SQLAlchemyError as exc:
+            raise DatabaseError(f"{self.name}: cannot remove old audience windows "
+                                f"({reason(exc)})") from None
 
     def close(self) -> None:
         with self._lock:

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from facetrack._closing import Closing
 from facetrack.errors import DatabaseError, InputError, OutputError
 from facetrack.events import EVENT_TYPES, Event
+from facetrack.storage.sql import delete_older, open_table_store, reason, transaction
 from facetrack.storage.sql import (
     is_database_url as is_database_url,
 )
-from facetrack.storage.sql import open_table_store, reason, transaction
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,14 @@ class EventStore(Closing):
                 raise DatabaseError(f"{self.name}: cannot read events ({reason(exc)})"
                                     ) from None
         return [{"id": int(r.id), **json.loads(r.data)} for r in rows]
+
+    def remove_older(self, cutoff: str) -> int:
+        """Delete the events stored before ``cutoff`` (ISO UTC text; retention); how many."""
+        try:
+            return delete_older(self._db, _events, "wall_time", cutoff, self._lock)
+        except sa.exc.SQLAlchemyError as exc:
+            raise DatabaseError(f"{self.name}: cannot remove old events ({reason(exc)})"
+                                ) from None
 
     def get(self, event_id: int) -> dict[str, Any]:
         q = sa.select(_events.c.id, _events.c.data).where(_events.c.id == event_id)

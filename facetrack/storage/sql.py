@@ -256,3 +256,25 @@ def open_table_store(target: str | Path, *, what: str, table: str, version: int,
         db.close()
         raise
     return db
+
+
+#: rows one retention transaction deletes: writers wait for one batch at most, not for all
+DELETE_BATCH = 5000
+
+
+def delete_older(db: Database, table: sa.Table, column: str, cutoff: str,
+                 lock: Any = None) -> int:
+    """Delete the rows of ``table`` whose ``column`` (ISO UTC text) is before ``cutoff``, in
+    batches of ``DELETE_BATCH`` (each its own transaction, under ``lock`` when given, so a
+    store's writers interleave); the number deleted."""
+    from contextlib import nullcontext
+
+    ids = (sa.select(table.c.id).where(table.c[column] < cutoff).limit(DELETE_BATCH)
+           .scalar_subquery())
+    removed = 0
+    while True:
+        with lock if lock is not None else nullcontext(), transaction(db, write=True) as conn:
+            n = conn.execute(sa.delete(table).where(table.c.id.in_(ids))).rowcount or 0
+        removed += n
+        if n < DELETE_BATCH:
+            return removed
