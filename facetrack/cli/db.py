@@ -3,11 +3,12 @@ enabled)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -202,3 +203,95 @@ def db_stats(db: DbOption) -> None:
         f"{stats.model_id or '-'} ({stats.dim or '-'}-d), schema {stats.schema_version}, "
         f"{stats.file_bytes / 1024:.0f} KiB"
     ))
+
+
+@db_app.command("forget")
+def db_forget(
+    name: Annotated[str, typer.Argument(help="Name of an enrolled person.")],
+    db: DbOption,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="A monitor's (or serve's) config: its event store and clips "
+        "are searched too.")] = None,
+    events: Annotated[str | None, typer.Option(
+        "--events", help="Event store to search (a file or postgresql:// URL); default: the "
+        "config's.")] = None,
+    clips: Annotated[Path | None, typer.Option(
+        "--clips", help="Local clips folder to search; default: the config's clips.")] = None,
+    events_jsonl: Annotated[Path | None, typer.Option(
+        "--events-jsonl", help="events.jsonl file to rewrite; default: the config's.")] = None,
+    receipt: Annotated[Path | None, typer.Option(
+        "--receipt", help="Also write the erasure receipt (JSON) to this file.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (a terminal asks).")] = False,
+) -> None:
+    """Erase a person everywhere: their embeddings, their name and id in every event (made
+    "erased"), the clips whose alert was about them, with the files rewritten so no byte of
+    them is left; prints a receipt of what was removed (docs/privacy.md)."""
+    with exit_codes(), ExitStack() as stack:
+        database = stack.enter_context(FaceDatabase(db, create=False))
+        person = database.person(name)
+        store, clip_store, accounts = _erasure_stores(stack, config, events, clips)
+        jsonl = events_jsonl or (_config_jsonl(config) if config is not None else None)
+        if not yes and _can_ask() and not typer.confirm(
+            f"Erase {person.name!r} from {db}"
+            + (f", the events of {store.name}" if store is not None else "")
+            + (", and the clips" if clip_store is not None else "") + "?"):
+            raise fail("nothing erased", 1)
+        from facetrack.privacy.erase import forget
+
+        done = forget(person.name, database, store, clip_store,
+                      accounts.audit_mentions(person.name) if accounts is not None else 0,
+                      jsonl)
+        if accounts is not None:
+            accounts.audit(_cli_actor(), "person_forget", f"person:{done.person_id}",
+                           detail={"events": done.events_rewritten,
+                                   "clips_deleted": len(done.clips_deleted)})
+        if receipt is not None:
+            from facetrack.storage.atomic import write_atomically
+
+            write_atomically(receipt, [json.dumps(done.to_json(), ensure_ascii=False,
+                                                  indent=2), "\n"], mode=0o600)
+    show(done.to_json(), _receipt_line(done))
+
+
+def _erasure_stores(stack: ExitStack, config: Path | None, events: str | None,
+                    clips: Path | None) -> tuple[Any, Any, Any]:
+    """The event store, clip storage and account store to erase from (None: not given)."""
+    from facetrack.config.service import ClipStorageConfig, ServerConfig
+    from facetrack.storage.accounts import AccountStore
+    from facetrack.storage.clip_browser import open_clips
+    from facetrack.storage.events import EventStore
+
+    cfg = ServerConfig.from_yaml(config) if config is not None else None
+    target = events or (cfg.store.events_db if cfg is not None else None)
+    store = stack.enter_context(EventStore(target)) if target is not None else None
+    accounts = stack.enter_context(AccountStore(target)) if target is not None else None
+    clip_cfg = (ClipStorageConfig(dir=clips) if clips is not None
+                else cfg.clips if cfg is not None else None)
+    return store, open_clips(clip_cfg) if clip_cfg is not None else None, accounts
+
+
+def _config_jsonl(config: Path) -> Path | None:
+    from facetrack.config.service import ServerConfig
+
+    return ServerConfig.from_yaml(config).store.events_jsonl
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _receipt_line(r: Any) -> str:
+    where = (f"{r.events_rewritten} events rewritten in {r.event_store}" if r.event_store
+             else "events not searched (give --config or --events)")
+    if r.events_file:
+        where += f" and {r.events_file_rewritten} in {r.events_file}"
+    note = "" if r.files_rewritten else "; another process has a file open: the last traces " \
+        "leave its WAL when it closes it"
+    return (f"erased {r.person!r} (id {r.person_id}): {r.embeddings} embeddings, {where}, "
+            f"{len(r.clips_deleted)} clips deleted, {len(r.clips_rewritten)} clip sidecars "
+            f"rewritten; {r.audit_entries_kept} audit entries kept{note}")

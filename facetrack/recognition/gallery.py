@@ -22,7 +22,6 @@ Search is exact (``recognition.index``); export and import are ``recognition.bac
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -75,7 +74,7 @@ from facetrack.recognition.writer import (
     set_meta,
     unknown_person,
 )
-from facetrack.storage.sql import Database, open_database, transaction, translate
+from facetrack.storage.sql import Database, open_database, purge, transaction, translate
 
 log = logging.getLogger(__name__)
 
@@ -305,24 +304,8 @@ class FaceDatabase(Closing):
         return Removal(person.id, person.name, int(removed), purged)
 
     def _purge(self) -> bool:
-        db = self._database()
-        with self._lock:
-            if not db.is_sqlite:
-                with self._errors(), db.engine.connect().execution_options(
-                        isolation_level="AUTOCOMMIT") as conn:
-                    conn.exec_driver_sql("VACUUM FULL embeddings, people")
-                return True
-            with db.engine.connect() as conn:
-                raw: Any = conn.connection.driver_connection
-                try:
-                    raw.execute("VACUUM")
-                    busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                except sqlite3.OperationalError as exc:
-                    if "locked" in str(exc) or "busy" in str(exc):
-                        return False
-                    raise DatabaseError(f"{self.name}: cannot rewrite the file after a "
-                                        f"removal: {exc}") from None
-                return int(busy) == 0
+        with self._lock, self._errors():
+            return purge(self._database(), ("embeddings", "people"))
 
     # -- whole database --------------------------------------------------------------------
 

@@ -340,6 +340,14 @@ class AccountStore(Closing):
         rows = self._call("read the audit log", lambda c: c.execute(q).all(), write=False)
         return [{**dict(r._mapping), "detail": json.loads(r.detail)} for r in rows]
 
+    def audit_mentions(self, name: str) -> int:
+        """Entries whose target is ``name`` or whose detail names it (erasure keeps them)."""
+        needle = json.dumps(name, ensure_ascii=False)
+        q = sa.select(sa.func.count()).select_from(_audit).where(sa.or_(
+            _audit.c.target == name, _audit.c.detail.contains(needle, autoescape=True)))
+        return int(self._call("read the audit log", lambda c: c.execute(q).scalar_one(),
+                              write=False))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -82,6 +82,17 @@ class LocalClips:
     def meta(self, key: str) -> dict[str, Any]:
         return _meta(self._path(key, ".json").read_bytes())
 
+    def put_meta(self, key: str, meta: dict[str, Any]) -> None:
+        """Replace the clip's sidecar (erasure rewrites it), atomically."""
+        path = self._path(key, ".json")
+        tmp = path.with_name(path.name + ".part")
+        try:
+            tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot rewrite clip {key} ({exc.strerror or exc})") from None
+
     def delete(self, key: str) -> None:
         video = self._path(key, ".mp4")
         try:
@@ -146,6 +157,12 @@ class S3Clips:
         except ClientError:
             raise LookupError(f"no clip {key}") from None
         return _meta(obj["Body"].read())
+
+    def put_meta(self, key: str, meta: dict[str, Any]) -> None:
+        self.head(key)
+        self.client.put_object(Bucket=self.s3.bucket, Key=self._name(key, ".json"),
+                               Body=json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+                               ContentType="application/json")
 
     def delete(self, key: str) -> None:
         self.head(key)

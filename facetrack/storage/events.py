@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,13 @@ import sqlalchemy as sa
 from facetrack._closing import Closing
 from facetrack.errors import DatabaseError, InputError, OutputError
 from facetrack.events import EVENT_TYPES, Event
-from facetrack.storage.sql import delete_older, open_table_store, reason, transaction
+from facetrack.storage.sql import (
+    delete_older,
+    open_table_store,
+    purge,
+    reason,
+    transaction,
+)
 from facetrack.storage.sql import (
     is_database_url as is_database_url,
 )
@@ -146,6 +152,39 @@ class EventStore(Closing):
                                     ) from None
         return [{"id": int(r.id), **json.loads(r.data)} for r in rows]
 
+    def rewrite_person(self, person_id: int, needle: str,
+                       rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
+        """Rewrite the events of a person (their ``person_id``, or ``needle`` in the JSON):
+        ``rewrite(data)`` gives the new data (None: unchanged); the row's ``person_id`` is
+        cleared. One transaction; how many events changed. Erasure: then ``purge``."""
+        like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = sa.select(_events.c.id, _events.c.data).where(sa.or_(
+            _events.c.person_id == person_id, _events.c.data.like(like, escape="\\")))
+        changed = 0
+        with self._lock:
+            try:
+                with transaction(self._db, write=True) as conn:
+                    for row in conn.execute(q).all():
+                        data = rewrite(json.loads(row.data))
+                        if data is None:
+                            continue
+                        conn.execute(sa.update(_events).where(_events.c.id == row.id).values(
+                            data=json.dumps(data, ensure_ascii=False), person_id=None))
+                        changed += 1
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{self.name}: cannot rewrite events ({reason(exc)})"
+                                    ) from None
+        return changed
+
+    def purge(self) -> bool:
+        """No byte of rewritten or deleted events left in the files (``sql.purge``)."""
+        with self._lock:
+            try:
+                return purge(self._db, ("events",))
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{self.name}: cannot rewrite the file ({reason(exc)})"
+                                    ) from None
+
     def remove_older(self, cutoff: str) -> int:
         """Delete the events stored before ``cutoff`` (ISO UTC text; retention); how many."""
         try:
@@ -222,19 +261,71 @@ class EventsJsonl(Closing):
         with self._lock:
             if self._fd is None:
                 raise OutputError(f"{self.path}: the events file is closed")
-            start = os.lseek(self._fd, 0, os.SEEK_END)
-            view = memoryview(data)
-            try:
-                while view:
-                    view = view[os.write(self._fd, view):]
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, start)
-                raise OutputError(f"{self.path}: cannot write events ({exc.strerror or exc})"
-                                  ) from None
+            with _file_lock(self._fd):  # an erasure rewriting the file waits, or is waited for
+                self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        assert self._fd is not None
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise OutputError(f"{self.path}: cannot write events ({exc.strerror or exc})"
+                              ) from None
 
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+@contextlib.contextmanager
+def _file_lock(fd: int) -> Iterator[None]:
+    """An exclusive advisory lock on an open file (POSIX; elsewhere none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def rewrite_jsonl(path: Path, rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]
+                  ) -> int:
+    """Rewrite the events of an events.jsonl file in place (same file, so a monitor appending
+    to it keeps doing so; its appends wait on the file's lock meanwhile): ``rewrite(event)``
+    gives the new event (None: unchanged). Lines that are not JSON stay as they are. How many
+    events changed."""
+    import shutil
+    import tempfile
+
+    changed = 0
+    with path.open("r+b") as fh, _file_lock(fh.fileno()), \
+            tempfile.TemporaryFile(dir=path.parent) as tmp:
+        for line in fh:
+            try:
+                new = rewrite(json.loads(line))
+            except ValueError:
+                new = None
+            if new is None:
+                tmp.write(line)
+                continue
+            tmp.write((json.dumps(new, ensure_ascii=False) + "\n").encode("utf-8"))
+            changed += 1
+        if changed:
+            tmp.seek(0)
+            fh.seek(0)
+            shutil.copyfileobj(tmp, fh)
+            fh.truncate()
+            fh.flush()
+            os.fsync(fh.fileno())
+    return changed

@@ -278,3 +278,26 @@ def delete_older(db: Database, table: sa.Table, column: str, cutoff: str,
         removed += n
         if n < DELETE_BATCH:
             return removed
+
+
+def purge(db: Database, tables: Sequence[str]) -> bool:
+    """Leave no byte of deleted or overwritten rows in the database's files: SQLite rewrites
+    the file (VACUUM) and empties its WAL (checkpoint TRUNCATE); PostgreSQL rewrites
+    ``tables`` (VACUUM FULL). False when another connection keeps a SQLite WAL from being
+    emptied (the next checkpoint finishes it, at the latest when it closes).
+    ``SQLAlchemyError`` and ``DatabaseError`` propagate to the caller."""
+    if not db.is_sqlite:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM FULL " + ", ".join(tables))
+        return True
+    with db.engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        try:
+            raw.execute("VACUUM")
+            busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return False
+            raise DatabaseError(f"{db.name}: cannot rewrite the file after a removal: {exc}"
+                                ) from None
+        return int(busy) == 0
