@@ -116,11 +116,23 @@ def rename(name: str, body: Rename, svc: Svc, who: Operator) -> dict[str, Any]:
 
 @router.delete("/{name:path}")
 def remove(name: str, svc: Svc, who: Admin) -> dict[str, Any]:
-    """Delete a person and every example of theirs."""
-    removal = _db(svc).remove(name)
-    svc.accounts.audit(who.actor, "person_delete", removal.name,
-                       detail={"examples": removal.embeddings}, address=who.address)
-    return asdict(removal)
+    """Erase a person everywhere (``facetrack db forget``): their examples, their name and id
+    in every event (made "erased"), the clips of their alerts; the answer is the receipt.
+    The audit log records the erasure by id, without the name."""
+    from facetrack.api.clips import browser
+    from facetrack.privacy.erase import forget
+
+    db = _db(svc)
+    person = db.person(name)
+    receipt = forget(person.name, db, svc.events, browser(svc),
+                     svc.accounts.audit_mentions(person.name),
+                     svc.config.store.events_jsonl)
+    svc.accounts.audit(who.actor, "person_forget", f"person:{receipt.person_id}",
+                       detail={"examples": receipt.embeddings,
+                               "events": receipt.events_rewritten,
+                               "clips_deleted": len(receipt.clips_deleted)},
+                       address=who.address)
+    return receipt.to_json()
 
 
 class FromClip(BaseModel):

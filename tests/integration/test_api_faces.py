@@ -108,7 +108,8 @@ def test_people_and_faces_from_photos(server: Server, data_dir: Path) -> None:
     page = server.client.get("/api/people/Helen B", headers=server.as_key("viewer")).json()
     assert [e["source"] for e in page["example_list"]] == list(HELEN)
     assert server.client.delete("/api/people/Helen B", headers=op).status_code == 403
-    assert server.client.delete("/api/people/Helen B", headers=admin).json()["embeddings"] == 2
+    receipt = server.client.delete("/api/people/Helen B", headers=admin).json()
+    assert receipt["person"] == "Helen B" and receipt["embeddings"] == 2  # erased everywhere
     assert server.client.get("/api/people", headers=op).json()["items"] == []
     slash = server.client.post("/api/people", data={"name": "AC/DC"}, files=photo(helen[1]),
                                headers=op)
@@ -119,7 +120,8 @@ def test_people_and_faces_from_photos(server: Server, data_dir: Path) -> None:
     assert server.client.delete("/api/people/AC/DC", headers=admin).status_code == 200
     log = actions(server)
     for entry in [("person_enrol", "Helen"), ("face_search", "Helen"),
-                  ("person_rename", "Helen B"), ("person_delete", "Helen B")]:
+                  ("person_rename", "Helen B"),
+                  ("person_forget", f"person:{receipt['person_id']}")]:
         assert entry in log, (entry, log)
 
 

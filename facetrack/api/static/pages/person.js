@@ -94,7 +94,8 @@ export async function render(view, { params, signal, navigate }) {
       actions.push(confirmButton('Delete', async () => {
         try {
           const r = await api(apiPath('people', p.name), { method: 'DELETE' });
-          toast(`${p.name} deleted with ${r.embeddings ?? 'all'} examples`);
+          toast(`${p.name} erased: ${r.embeddings ?? 0} examples, ${r.events_rewritten ?? 0} ` +
+            `events, ${(r.clips_deleted || []).length} clips`);
           navigate('#/people');
         } catch (err) {
           error.set(err);
