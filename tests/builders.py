@@ -76,10 +76,11 @@ def snapshot(track_id: int = 1, *, state: str = "active", first: float = 0.0,
                          identity=identity, signals=TrackSignals(**signals))  # type: ignore[arg-type]
 
 
-def facetrack(*args: str, cwd: Path | None = None, timeout: float = 600
-              ) -> subprocess.CompletedProcess[str]:
-    """``python -m facetrack ARGS`` in a real process, as a user runs it."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def facetrack(*args: str, cwd: Path | None = None, timeout: float = 600,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m facetrack ARGS`` in a real process, as a user runs it (``env``: extra
+    environment variables)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run([sys.executable, "-m", "facetrack", *args], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=timeout)
 

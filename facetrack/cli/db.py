@@ -32,6 +32,28 @@ DbOption = Annotated[
 ]
 
 
+@db_app.callback()
+def _db_options(
+    key_file: Annotated[Path | None, typer.Option(
+        "--key-file", envvar="FACETRACK_DB_KEY_FILE", help="Key of a database with encrypted "
+        "templates (`facetrack db keygen`); also $FACETRACK_DB_KEY.")] = None,
+) -> None:
+    """Manage the face database."""
+    _KEY_FILE[0] = key_file  # every command opens the database with it (_database)
+
+
+#: the --key-file of this invocation (set by the group's callback before each command)
+_KEY_FILE: list[Path | None] = [None]
+
+
+def _database(target: str, **options: Any) -> FaceDatabase:
+    """The face database, with the templates' key of --key-file (else the environment's)."""
+    from facetrack.privacy.keys import load_key
+
+    key = load_key(_KEY_FILE[0]) if _KEY_FILE[0] is not None else "env"
+    return FaceDatabase(target, key=key, **options)
+
+
 def _can_ask() -> bool:
     return sys.stdin.isatty()
 
@@ -101,7 +123,7 @@ def db_enroll(
             transient=True))
         report = None if update is None else (
             lambda _clip, done, total: update(done, total))
-        with FaceDatabase(db) as database:
+        with _database(db) as database:
             result = enroll_files(
                 database, name, paths, cfg, attrs, track=track, largest=largest,
                 max_embeddings=max_embeddings, progress=report,
@@ -115,7 +137,7 @@ def db_enroll(
 @db_app.command("list")
 def db_list(db: DbOption) -> None:
     """List enrolled people."""
-    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+    with exit_codes(), _database(db, read_only=True) as database:
         people = database.people()
     human = "\n".join(_person_line(p) for p in people) if people else "no people enrolled"
     show([asdict(p) for p in people], human)
@@ -125,7 +147,7 @@ def db_list(db: DbOption) -> None:
 def dbshow(name: Annotated[str, typer.Argument(help="Name of an enrolled person.")],
             db: DbOption) -> None:
     """Show a person and their embeddings' sources and qualities (never the vectors)."""
-    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+    with exit_codes(), _database(db, read_only=True) as database:
         person = database.person(name)
         embeddings = database.embeddings(name)
     lines = [_person_line(person)] + [
@@ -141,7 +163,7 @@ def db_rename(old: Annotated[str, typer.Argument(help="Current name.")],
               new: Annotated[str, typer.Argument(help="New name (not yet enrolled).")],
               db: DbOption) -> None:
     """Rename a person; their id and embeddings are kept."""
-    with exit_codes(), FaceDatabase(db, create=False) as database:
+    with exit_codes(), _database(db, create=False) as database:
         person = database.rename(old, new)
     show(asdict(person), f"renamed {old!r} -> {person.name!r} (person {person.id})")
 
@@ -153,7 +175,7 @@ def db_remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (a terminal asks).")] = False,
 ) -> None:
     """Remove a person and every embedding of theirs; no byte of them stays in the file."""
-    with exit_codes(), FaceDatabase(db, create=False) as database:
+    with exit_codes(), _database(db, create=False) as database:
         person = database.person(name)
         if not yes and _can_ask() and not typer.confirm(
             f"Remove {person.name!r} and their {person.embeddings} embeddings from {db}?"
@@ -173,7 +195,7 @@ def db_export(
 ) -> None:
     """Write a portable backup (people, attributes, embeddings, model id). It holds biometric
     data: keep it as safe as the database."""
-    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+    with exit_codes(), _database(db, read_only=True) as database:
         done = database.export(out, overwrite=force)
     show({**asdict(done), "out": str(out)},
           f"exported {done.people} people, {done.embeddings} embeddings -> {out}")
@@ -185,7 +207,7 @@ def db_import(
     db: DbOption,
 ) -> None:
     """Add everyone in a backup (duplicates skipped; refused if made with another model)."""
-    with exit_codes(), FaceDatabase(db) as database:
+    with exit_codes(), _database(db) as database:
         done = database.import_(backup)
     show(asdict(done), (
         f"imported {done.people} people ({done.new_people} new): {done.embeddings} embeddings "
@@ -196,7 +218,7 @@ def db_import(
 @db_app.command("stats")
 def db_stats(db: DbOption) -> None:
     """People, embeddings, embedding model and file size."""
-    with exit_codes(), FaceDatabase(db, read_only=True) as database:
+    with exit_codes(), _database(db, read_only=True) as database:
         stats = database.stats()
     show(asdict(stats), (
         f"{stats.path}: {stats.people} people, {stats.embeddings} embeddings, model "
@@ -227,7 +249,7 @@ def db_forget(
     "erased"), the clips whose alert was about them, with the files rewritten so no byte of
     them is left; prints a receipt of what was removed (docs/privacy.md)."""
     with exit_codes(), ExitStack() as stack:
-        database = stack.enter_context(FaceDatabase(db, create=False))
+        database = stack.enter_context(_database(db, create=False))
         person = database.person(name)
         store, clip_store, accounts = _erasure_stores(stack, config, events, clips)
         jsonl = events_jsonl or (_config_jsonl(config) if config is not None else None)
@@ -295,3 +317,44 @@ def _receipt_line(r: Any) -> str:
     return (f"erased {r.person!r} (id {r.person_id}): {r.embeddings} embeddings, {where}, "
             f"{len(r.clips_deleted)} clips deleted, {len(r.clips_rewritten)} clip sidecars "
             f"rewritten; {r.audit_entries_kept} audit entries kept{note}")
+
+
+@db_app.command("keygen")
+def db_keygen(out: Annotated[Path, typer.Argument(help="Key file to create (0600).")]) -> None:
+    """Make a key for encrypting templates at rest (keep it apart from the database)."""
+    from facetrack.privacy.keys import new_key
+    from facetrack.storage.atomic import write_atomically
+
+    with exit_codes():
+        if out.exists():
+            raise fail(f"{out}: already exists (a key is never overwritten)", 2)
+        write_atomically(out, [new_key() + "\n"], mode=0o600)
+    show({"key_file": str(out)}, f"new key in {out} (0600); keep a copy: without it the "
+         "templates cannot be read")
+
+
+@db_app.command("rekey")
+def db_rekey(
+    db: DbOption,
+    new_key_file: Annotated[Path | None, typer.Option(
+        "--new-key-file", help="Encrypt every template under this key.")] = None,
+    decrypt: Annotated[bool, typer.Option(
+        "--decrypt", help="Store the templates unencrypted instead.")] = False,
+) -> None:
+    """Re-encrypt every template under a new key (or encrypt a plain database, or decrypt
+    with --decrypt) in one transaction; the current key comes from --key-file (before the
+    command) or the environment."""
+    from facetrack.privacy.keys import UnencryptedError, load_key
+
+    with exit_codes():
+        if (new_key_file is None) == (not decrypt):
+            raise fail("give --new-key-file FILE or --decrypt", 2)
+        new = load_key(new_key_file) if new_key_file is not None else None
+        try:
+            database = _database(db, create=False).__enter__()
+        except UnencryptedError:  # a plain database: there is no current key
+            database = FaceDatabase(db, create=False, key=None).__enter__()
+        with database:
+            n = database.rekey(new)
+    show({"embeddings": n, "key_id": new.key_id if new else None},
+         f"{n} embeddings " + (f"encrypted under key {new.key_id}" if new else "decrypted"))

@@ -182,6 +182,9 @@ class RecognitionConfig(Strict):
         None, description="Face database: a SQLite file (`facetrack db ...` manages it) or a "
         "postgresql:// URL (the [postgres] extra) shared by several machines."
     )
+    key_file: Path | None = Field(
+        None, description="Key of a database with encrypted templates (`facetrack db keygen`, "
+        "docs/privacy.md); default: $FACETRACK_DB_KEY_FILE or $FACETRACK_DB_KEY, else none.")
     embedder: EmbedderConfig = Field(
         default_factory=SFaceConfig,
         description="`{kind: sface}`: the packaged, sha256-checked SFace on OpenCV (`model_path`: "

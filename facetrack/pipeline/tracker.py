@@ -132,10 +132,12 @@ class FaceTracker:
             rec = cfg.recognition
             db = None
             if rec.enabled:
-                from facetrack.recognition.gallery import FaceDatabase  # recognition only
+                from facetrack.privacy.keys import load_key  # recognition only
+                from facetrack.recognition.gallery import FaceDatabase
 
                 assert rec.database is not None  # checked by RecognitionConfig
-                db = stack.enter_context(FaceDatabase(rec.database, read_only=True))
+                db = stack.enter_context(FaceDatabase(rec.database, read_only=True, key=(
+                    load_key(rec.key_file) if rec.key_file is not None else "env")))
             recognizer = FaceRecognizer(rec, gallery=db, detector=self._detector,
                                         embedder=self._embedder)
             self._identity = IdentityStage(recognizer, rec, cfg.tracking.credence_count)

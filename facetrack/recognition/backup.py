@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,6 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from facetrack.errors import InputError, PersonError
+from facetrack.privacy.keys import TemplateKey, seal_export, unseal_export
 from facetrack.recognition.index import VECTOR_DTYPE
 from facetrack.recognition.names import (
     check_attrs,
@@ -47,10 +48,14 @@ class Row(NamedTuple):
     created: str
 
 
-def write_atomic(out: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """An export file: JSON lines, readable by its owner only (it holds biometric data)."""
-    write_atomically(out, (json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n"
-                           for r in records), mode=0o600)
+def write_atomic(out: Path, records: Sequence[Mapping[str, Any]],
+                 key: TemplateKey | None = None) -> None:
+    """An export file: JSON lines, readable by its owner only (it holds biometric data);
+    with ``key`` (an encrypted database's), encrypted whole."""
+    lines = [json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in records]
+    if key is not None:
+        lines = [seal_export(key, "".join(lines).encode("utf-8")).decode("ascii")]
+    write_atomically(out, lines, mode=0o600)
 
 
 class Backup(NamedTuple):
@@ -62,9 +67,10 @@ class Backup(NamedTuple):
 PersonRecord = tuple[str, dict[str, Any], str, list[Row]]
 
 
-def read_export(path: Path) -> Backup:
-    """Parse and check a whole export file; every problem names the file and line."""
-    records = _records(path)
+def read_export(path: Path, key: TemplateKey | None = None) -> Backup:
+    """Parse and check a whole export file (encrypted ones with ``key``); every problem names
+    the file and line."""
+    records = _records(path, key)
     header = _header(path, records)
     model_id, dim = header.get("model_id"), header.get("dim")
     people: list[PersonRecord] = []
@@ -83,17 +89,17 @@ def read_export(path: Path) -> Backup:
     return Backup(model_id, dim, people)
 
 
-def _records(path: Path) -> list[tuple[int, Any]]:
+def _records(path: Path, key: TemplateKey | None) -> list[tuple[int, Any]]:
     """(line number, JSON value) of every non-empty line (the file size-capped)."""
     try:
         if path.stat().st_size > MAX_EXPORT_BYTES:
             raise InputError(f"{path}: larger than {MAX_EXPORT_BYTES >> 30} GiB: not an export "
                              "this facetrack reads")
+        text = unseal_export(key, path.read_bytes(), str(path)).decode("utf-8")
         records: list[tuple[int, Any]] = []
-        with path.open(encoding="utf-8") as fh:
-            for number, text in enumerate(fh, 1):
-                if text.strip():
-                    records.append((number, _json(path, number, text, first=not records)))
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                records.append((number, _json(path, number, line, first=not records)))
         return records
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
@@ -171,15 +177,17 @@ def _export_row(entry: Any, dim: int) -> Row:
     )
 
 
-def export_people(conn: sa.Connection) -> list[dict[str, Any]]:
-    """Every person with their embeddings, as export lines (one query per table)."""
+def export_people(conn: sa.Connection, decode: Callable[[bytes], bytes] = bytes
+                  ) -> list[dict[str, Any]]:
+    """Every person with their embeddings, as export lines (one query per table; ``decode``:
+    a stored vector -> its float32 bytes)."""
     vectors: dict[int, list[dict[str, Any]]] = {}
     for pid, vec, quality, source, content_hash, created in conn.execute(
             sa.select(embeddings.c.person_id, embeddings.c.vector, embeddings.c.quality,
                       embeddings.c.source, embeddings.c.content_hash, embeddings.c.created)
             .order_by(embeddings.c.id)):
         vectors.setdefault(int(pid), []).append({
-            "vector": base64.b64encode(bytes(vec)).decode("ascii"), "quality": quality,
+            "vector": base64.b64encode(decode(bytes(vec))).decode("ascii"), "quality": quality,
             "source": source, "content_hash": content_hash, "created": created})
     return [
         {"name": name, "attrs": json.loads(attrs), "created": created,

@@ -41,6 +41,7 @@ from facetrack.errors import (
     OutputError,
     PersonError,
 )
+from facetrack.privacy.keys import Codec, TemplateKey, load_key
 from facetrack.recognition import backup, schema
 from facetrack.recognition.backup import Row
 from facetrack.recognition.index import VECTOR_DTYPE, Match, VectorIndex
@@ -67,9 +68,11 @@ from facetrack.recognition.writer import (
     GalleryWriter,
     bump_revision,
     data_version,
+    key_to_record,
     meta_of,
     people_query,
     person_of,
+    reencrypt,
     scalar,
     set_meta,
     unknown_person,
@@ -93,11 +96,13 @@ class FaceDatabase(Closing):
     file instead of creating an empty database; ``read_only`` never changes the store (and
     works on read-only storage). ``timeout`` is how long a write waits for another process's
     lock before ``DatabaseLockedError`` (30 s: an import of 200,000 embeddings holds it about
-    9 s); ``clock`` stamps ``created`` (UTC).
+    9 s); ``clock`` stamps ``created`` (UTC). ``key``: the templates' key
+    (``facetrack.privacy.keys``; "env": from the environment, None: unencrypted).
     """
 
     def __init__(self, target: str | Path, *, create: bool = True, read_only: bool = False,
-                 timeout: float = 30.0, clock: Callable[[], datetime] = _utc_now) -> None:
+                 timeout: float = 30.0, clock: Callable[[], datetime] = _utc_now,
+                 key: TemplateKey | str | None = "env") -> None:
         self.path = Path(target) if "://" not in str(target) else None
         self.target = str(target)
         self._create, self._read_only = create and not read_only, read_only
@@ -105,6 +110,9 @@ class FaceDatabase(Closing):
         self._clock = clock
         self._db: Database | None = None
         self._cache: tuple[tuple[int, int], VectorIndex] | None = None
+        # templates encrypted at rest (facetrack.privacy.keys): "env" reads the environment
+        self._key = load_key() if key == "env" else key if isinstance(key, TemplateKey) else None
+        self._codec = Codec(self._key, self.target)
         # one connection shared by the threads of a pipeline (a search from a worker thread):
         # every use of it holds this lock
         self._lock = threading.RLock()
@@ -134,10 +142,30 @@ class FaceDatabase(Closing):
                 if fresh:
                     with transaction(db, write=True) as conn:
                         schema.initialise(conn, db)
+                self._codec = Codec(self._key, db.name)
+                self._bind_key(db)
         except BaseException:
             db.close()
             raise
         self._db = db
+
+    def _bind_key(self, db: Database) -> None:
+        """Refuse a missing or wrong key; a new database adopts the key it is given."""
+        with transaction(db, write=False) as conn:
+            record = key_to_record(conn, self._key, db.name)
+        if record is not None and not self._read_only:
+            with transaction(db, write=True) as conn:
+                set_meta(conn, key_id=record)
+
+    def rekey(self, new: TemplateKey | None) -> int:
+        """Re-encrypt every vector under ``new`` (None: stored unencrypted) in one
+        transaction, then rewrite the files so no old ciphertext is left; how many."""
+        codec = Codec(new, self.name)
+        with self._write() as conn:
+            n = reencrypt(conn, self._codec, codec, None if new is None else new.key_id)
+        self._key, self._codec, self._cache = new, codec, None
+        self._purge()
+        return n
 
     def close(self) -> None:
         """Close the store; on SQLite the last connection to close checkpoints and deletes
@@ -177,8 +205,6 @@ class FaceDatabase(Closing):
 
     def _now(self) -> str:
         return self._clock().astimezone(timezone.utc).isoformat(timespec="seconds")
-
-    # -- model -----------------------------------------------------------------------------
 
     @property
     def model_id(self) -> str | None:
@@ -244,7 +270,8 @@ class FaceDatabase(Closing):
                     strict=True)]
         with self._write() as conn:
             self._bind_model(conn, model_id, dim)
-            return GalleryWriter(conn, self.name).enroll(name, rows, attrs_dict, now)
+            return GalleryWriter(conn, self.name, self._codec).enroll(name, rows, attrs_dict,
+                                                                      now)
 
     def people(self) -> list[Person]:
         """Every enrolled person, by name."""
@@ -307,8 +334,6 @@ class FaceDatabase(Closing):
         with self._lock, self._errors():
             return purge(self._database(), ("embeddings", "people"))
 
-    # -- whole database --------------------------------------------------------------------
-
     def stats(self) -> Stats:
         with self._read() as conn:
             stored = meta_of(conn)
@@ -334,22 +359,20 @@ class FaceDatabase(Closing):
             key = (int(meta_of(conn).get("revision", "0")), data_version(conn, self._database()))
             if self._cache is not None and self._cache[0] == key:
                 return self._cache[1]
-            index = VectorIndex.load(conn, int(meta_of(conn).get("dim", "0")), self.name)
+            index = VectorIndex.load(conn, int(meta_of(conn).get("dim", "0")), self.name,
+                                     self._codec.decode)
         self._cache = (key, index)
         return index
 
     def search(self, vectors: npt.ArrayLike, model_id: str, k: int = 1) -> list[list[Match]]:
-        """For each query vector ``(q, dim)``, the ``k`` most similar people, best first: a
-        person's similarity is the best cosine over their embeddings (exact search). Fewer than
-        ``k`` when fewer people are enrolled; none for an empty database. Deciding whether the
-        best is similar enough is the caller's (``recognition.threshold``)."""
+        """For each query ``(q, dim)``, the ``k`` most similar people, best first (a person's
+        similarity: their best cosine, exact search); fewer when fewer are enrolled. Whether
+        the best is similar enough is the caller's (``recognition.threshold``)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         queries = unit_rows(vectors, "query vectors", allow_empty=True)
         self.check_model(model_id, queries.shape[1])
         return self._index().search(queries, k)
-
-    # -- portable copies -------------------------------------------------------------------
 
     def export(self, path: str | Path, *, overwrite: bool = False) -> Transfer:
         """Write every person and embedding to a portable JSON-lines file
@@ -358,24 +381,17 @@ class FaceDatabase(Closing):
         if out.exists() and not overwrite:
             raise OutputError(f"{out}: already exists (choose another name, or overwrite it)")
         with self._read() as conn:
-            lines = backup.export_people(conn)
+            lines = backup.export_people(conn, self._codec.decode)
             header = backup.export_header(meta_of(conn), lines, self._now())
-        backup.write_atomic(out, [header, *lines])
+        backup.write_atomic(out, [header, *lines], self._key)
         return Transfer(len(lines), 0, header["embeddings"], 0)
 
     def import_(self, path: str | Path) -> Transfer:
         """Add everyone in an ``export`` file, in one transaction: new people are created,
         existing ones extended, duplicates skipped. The whole file is checked first (outside
         the write lock); a file from another embedding model is refused."""
-        data = backup.read_export(Path(path))
-        new_people = added = skipped = 0
+        data = backup.read_export(Path(path), self._key)
         with self._write() as conn:
             if data.model_id is not None and data.dim is not None:
                 self._bind_model(conn, data.model_id, data.dim)
-            writer = GalleryWriter(conn, self.name)
-            for name, attrs, created, rows in data.people:
-                result = writer.enroll(name, rows, attrs, created)
-                new_people += result.new_person
-                added += result.added
-                skipped += result.skipped
-        return Transfer(len(data.people), new_people, added, skipped)
+            return GalleryWriter(conn, self.name, self._codec).enroll_all(data.people)

@@ -8,7 +8,7 @@ against faiss IVF and HNSW up to 1M vectors (docs/benchmarks.md): full recall at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,10 +40,13 @@ class VectorIndex:
     names: Mapping[int, str]
 
     @classmethod
-    def load(cls, conn: sa.Connection, dim: int, where: str) -> VectorIndex:
-        rows = conn.execute(sa.select(embeddings.c.id, embeddings.c.person_id,
-                                      embeddings.c.vector)
-                            .order_by(embeddings.c.person_id, embeddings.c.id)).all()
+    def load(cls, conn: sa.Connection, dim: int, where: str,
+             decode: Callable[[bytes], bytes] = bytes) -> VectorIndex:
+        """Every stored vector (``decode``: as stored -> float32 bytes, for encrypted
+        databases), grouped by person."""
+        rows = [(r[0], r[1], decode(bytes(r[2]))) for r in conn.execute(
+            sa.select(embeddings.c.id, embeddings.c.person_id, embeddings.c.vector)
+            .order_by(embeddings.c.person_id, embeddings.c.id))]
         names = {int(r[0]): str(r[1]) for r in conn.execute(sa.select(people.c.id,
                                                                        people.c.name))}
         m = len(rows)
@@ -51,7 +54,7 @@ class VectorIndex:
             raise DatabaseError(f"{where}: stored vectors do not match dim {dim} (corrupt?)")
         ids = np.array([r[0] for r in rows], np.int64)
         person_ids = np.array([r[1] for r in rows], np.int64)
-        vectors = np.frombuffer(b"".join(bytes(r[2]) for r in rows), VECTOR_DTYPE)
+        vectors = np.frombuffer(b"".join(r[2] for r in rows), VECTOR_DTYPE)
         vectors = vectors.astype(np.float32).reshape(m, dim)
         starts = (np.flatnonzero(np.r_[True, person_ids[1:] != person_ids[:-1]]) if m
                   else np.zeros(0, np.intp))

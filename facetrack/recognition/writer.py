@@ -12,9 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from facetrack.errors import PersonError, UnknownPersonError
+from facetrack.privacy.keys import Codec, TemplateKey, check_key
 from facetrack.recognition.backup import Row
 from facetrack.recognition.names import dump_attrs, warn_lookalike
-from facetrack.recognition.records import Enrolment, Person
+from facetrack.recognition.records import Enrolment, Person, Transfer
 from facetrack.recognition.schema import embeddings, meta, people
 from facetrack.storage.sql import Database
 
@@ -36,8 +37,9 @@ class GalleryWriter:
     query per batch (never one per row, nor a scan per row: an import of 200k rows must not
     hold the write lock for minutes)."""
 
-    def __init__(self, conn: sa.Connection, where: str) -> None:
+    def __init__(self, conn: sa.Connection, where: str, codec: Codec | None = None) -> None:
         self.conn, self.where = conn, where
+        self.codec = codec if codec is not None else Codec(None, where)
         self._names: list[str] | None = None
 
     def enroll(self, name: str, rows: Sequence[Row], attrs: Mapping[str, Any], created: str
@@ -63,13 +65,25 @@ class GalleryWriter:
         fresh = self._fresh(person_id, name, rows)
         if fresh:
             conn.execute(sa.insert(embeddings), [
-                {"person_id": person_id, "vector": r.vector, "quality": r.quality,
+                {"person_id": person_id, "vector": self.codec.encode(r.vector),
+                 "quality": r.quality,
                  "source": r.source, "content_hash": r.content_hash, "created": r.created}
                 for r in fresh])
         total = scalar(conn, sa.select(sa.func.count()).select_from(embeddings)
                         .where(embeddings.c.person_id == person_id))
         return Enrolment(person_id, name, found is None, len(fresh), len(rows) - len(fresh),
                          total)
+
+    def enroll_all(self, people_rows: Sequence[tuple[str, dict[str, Any], str, list[Row]]]
+                   ) -> Transfer:
+        """Every person of an export (``import``): new ones created, others extended."""
+        new_people = added = skipped = 0
+        for name, attrs, created, rows in people_rows:
+            result = self.enroll(name, rows, attrs, created)
+            new_people += result.new_person
+            added += result.added
+            skipped += result.skipped
+        return Transfer(len(people_rows), new_people, added, skipped)
 
     def _fresh(self, person_id: int, name: str, rows: Sequence[Row]) -> list[Row]:
         """The rows not stored yet; a content hash stored for another person is refused."""
@@ -82,7 +96,7 @@ class GalleryWriter:
                     .where(embeddings.c.content_hash.in_(hashes[i:i + 500]))):
                 owners[str(h)] = (int(pid), str(owner))
         # without a hash, the same vector already stored for this person is the duplicate
-        plain = {vector_key(bytes(v)) for (v,) in self.conn.execute(
+        plain = {vector_key(self.codec.decode(bytes(v))) for (v,) in self.conn.execute(
             sa.select(embeddings.c.vector).where(embeddings.c.person_id == person_id))
         } if any(r.content_hash is None for r in rows) else set()
         fresh, seen = [], set()
@@ -130,6 +144,26 @@ def set_meta(conn: sa.Connection, **values: str) -> None:
         if conn.execute(sa.update(meta).where(meta.c.key == key).values(value=value)).rowcount:
             continue
         conn.execute(sa.insert(meta).values(key=key, value=value))
+
+
+def key_to_record(conn: sa.Connection, key: TemplateKey | None, where: str) -> str | None:
+    """The key id a database opened with ``key`` must record (``privacy.keys.check_key``)."""
+    has = scalar(conn, sa.select(sa.func.count()).select_from(embeddings)) > 0
+    return check_key(meta_of(conn).get("key_id"), key, has, where)
+
+
+def reencrypt(conn: sa.Connection, old: Codec, new: Codec, key_id: str | None) -> int:
+    """Every stored vector from ``old``'s form to ``new``'s, and the key id recorded (None:
+    unencrypted); how many vectors."""
+    rows = conn.execute(sa.select(embeddings.c.id, embeddings.c.vector)).all()
+    for row_id, stored in rows:
+        conn.execute(sa.update(embeddings).where(embeddings.c.id == row_id).values(
+            vector=new.encode(old.decode(bytes(stored)))))
+    if key_id is None:
+        conn.execute(sa.delete(meta).where(meta.c.key == "key_id"))
+    else:
+        set_meta(conn, key_id=key_id)
+    return len(rows)
 
 
 def bump_revision(conn: sa.Connection) -> None:
