@@ -12,6 +12,7 @@ import typer
 from facetrack.cli import anonymize as _anonymize
 from facetrack.cli import config as _config
 from facetrack.cli import monitor as _monitor
+from facetrack.cli import privacy as _privacy
 from facetrack.cli import report as _report
 from facetrack.cli import serve as _serve
 from facetrack.cli import track as _track
@@ -37,6 +38,7 @@ def _main(
 
 app.command()(_track.track)
 app.command()(_anonymize.anonymize)
+app.command("privacy-check")(_privacy.privacy_check)
 app.command("check-config")(_config.check_config)
 app.command()(_monitor.monitor)
 app.command()(_monitor.events)
