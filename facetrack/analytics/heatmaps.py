@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facetrack.config.analytics import AnalyticsConfig, TargetConfig
-from facetrack.privacy.conceal import conceal
+from facetrack.privacy.conceal import conceal, hidden_boxes
 from facetrack.results import FrameResult
 from facetrack.tracks import TargetLooks
 
@@ -93,8 +93,7 @@ class Heatmaps:
             interpolation=cv2.INTER_AREA), np.uint8)
         # every face hidden as in every other picture (the tracker's boxes: unconfirmed and
         # missed faces too), pixelated with half the box's size around it (the whole head)
-        conceal(image, np.vstack([result.hidden.reshape(-1, 4), result.faces.xyxy.reshape(
-            -1, 4)]) * self.scale, "pixelate", margin=0.5)
+        conceal(image, hidden_boxes(result) * self.scale, "pixelate", margin=0.5)
         self.samples.append(image)
         if len(self.samples) > 2 * SAMPLES:  # no frame count: thin out, take half as often
             self.samples = self.samples[::2]
