@@ -122,17 +122,8 @@ def remove(name: str, svc: Svc, who: Admin) -> dict[str, Any]:
     from facetrack.api.clips import browser
     from facetrack.privacy.erase import forget
 
-    db = _db(svc)
-    person = db.person(name)
-    receipt = forget(person.name, db, svc.events, browser(svc),
-                     svc.accounts.audit_mentions(person.name),
-                     svc.config.store.events_jsonl)
-    svc.accounts.audit(who.actor, "person_forget", f"person:{receipt.person_id}",
-                       detail={"examples": receipt.embeddings,
-                               "events": receipt.events_rewritten,
-                               "clips_deleted": len(receipt.clips_deleted)},
-                       address=who.address)
-    return receipt.to_json()
+    return forget(name, _db(svc), svc.events, browser(svc), svc.config.store.events_jsonl,
+                  svc.accounts, who.actor, who.address).to_json()
 
 
 class FromClip(BaseModel):

@@ -128,3 +128,13 @@ def show(data: Any, human: str) -> None:
         typer.echo(printable(human) if "\n" not in human else human)
     else:
         typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+def cli_actor() -> str:
+    """Who runs this command, as the audit log names them (``cli:USER``)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from facetrack.cli.common import exit_codes, fail, progress_bar, show
+from facetrack.cli.common import cli_actor, exit_codes, fail, progress_bar, show
 from facetrack.config import TrackerConfig
 from facetrack.errors import PersonError
 from facetrack.recognition.gallery import FaceDatabase
@@ -251,8 +251,8 @@ def db_forget(
     with exit_codes(), ExitStack() as stack:
         database = stack.enter_context(_database(db, create=False))
         person = database.person(name)
-        store, clip_store, accounts = _erasure_stores(stack, config, events, clips)
-        jsonl = events_jsonl or (_config_jsonl(config) if config is not None else None)
+        store, clip_store, accounts, config_jsonl = _erasure_stores(stack, config, events,
+                                                                    clips)
         if not yes and _can_ask() and not typer.confirm(
             f"Erase {person.name!r} from {db}"
             + (f", the events of {store.name}" if store is not None else "")
@@ -260,13 +260,8 @@ def db_forget(
             raise fail("nothing erased", 1)
         from facetrack.privacy.erase import forget
 
-        done = forget(person.name, database, store, clip_store,
-                      accounts.audit_mentions(person.name) if accounts is not None else 0,
-                      jsonl)
-        if accounts is not None:
-            accounts.audit(_cli_actor(), "person_forget", f"person:{done.person_id}",
-                           detail={"events": done.events_rewritten,
-                                   "clips_deleted": len(done.clips_deleted)})
+        done = forget(person.name, database, store, clip_store, events_jsonl or config_jsonl,
+                      accounts, cli_actor())
         if receipt is not None:
             from facetrack.storage.atomic import write_atomically
 
@@ -276,8 +271,9 @@ def db_forget(
 
 
 def _erasure_stores(stack: ExitStack, config: Path | None, events: str | None,
-                    clips: Path | None) -> tuple[Any, Any, Any]:
-    """The event store, clip storage and account store to erase from (None: not given)."""
+                    clips: Path | None) -> tuple[Any, Any, Any, Path | None]:
+    """The event store, clip storage, account store and events.jsonl to erase from (None:
+    not given), from the options or else the config (read once)."""
     from facetrack.config.service import ClipStorageConfig, ServerConfig
     from facetrack.storage.accounts import AccountStore
     from facetrack.storage.clip_browser import open_clips
@@ -289,22 +285,8 @@ def _erasure_stores(stack: ExitStack, config: Path | None, events: str | None,
     accounts = stack.enter_context(AccountStore(target)) if target is not None else None
     clip_cfg = (ClipStorageConfig(dir=clips) if clips is not None
                 else cfg.clips if cfg is not None else None)
-    return store, open_clips(clip_cfg) if clip_cfg is not None else None, accounts
-
-
-def _config_jsonl(config: Path) -> Path | None:
-    from facetrack.config.service import ServerConfig
-
-    return ServerConfig.from_yaml(config).store.events_jsonl
-
-
-def _cli_actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+    return (store, open_clips(clip_cfg) if clip_cfg is not None else None, accounts,
+            cfg.store.events_jsonl if cfg is not None else None)
 
 
 def _receipt_line(r: Any) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from facetrack.cli.common import exit_codes, fail, show
+from facetrack.cli.common import cli_actor, exit_codes, fail, show
 from facetrack.errors import InputError
 
 if TYPE_CHECKING:
@@ -45,13 +45,6 @@ def _load(config: Path | None) -> ServerConfig:
 
 def _store(store: str | None, config: Path | None) -> str:
     return store or _load(config).store.events_db
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def serve(
@@ -121,7 +114,7 @@ def users_add(name: Annotated[str, typer.Argument(help="Login name.")], role: Ro
         password = _password(password_stdin)
         with AccountStore(_store(store, config)) as accounts:
             user = accounts.add_user(name, role, password)
-            accounts.audit(_actor(), "user_add", user.name, detail={"role": user.role})
+            accounts.audit(cli_actor(), "user_add", user.name, detail={"role": user.role})
     show(user.to_json(), f"added {user.name} ({user.role})")
 
 
@@ -147,7 +140,7 @@ def users_passwd(name: str, store: StoreOption = None, config: ConfigOption = No
         password = _password(password_stdin)
         with AccountStore(_store(store, config)) as accounts:
             accounts.update_user(name, password=password)
-            accounts.audit(_actor(), "user_change", name, detail={"password_changed": True})
+            accounts.audit(cli_actor(), "user_change", name, detail={"password_changed": True})
     show({"name": name}, f"password of {name} changed")
 
 
@@ -160,7 +153,7 @@ def users_role(name: str, role: Annotated[str, typer.Argument(help="viewer, oper
 
     with exit_codes(), AccountStore(_store(store, config)) as accounts:
         user = accounts.update_user(name, role=role)
-        accounts.audit(_actor(), "user_change", name, detail={"role": user.role})
+        accounts.audit(cli_actor(), "user_change", name, detail={"role": user.role})
     show(user.to_json(), f"{user.name} is now {user.role}")
 
 
@@ -171,7 +164,7 @@ def users_remove(name: str, store: StoreOption = None, config: ConfigOption = No
 
     with exit_codes(), AccountStore(_store(store, config)) as accounts:
         accounts.remove_user(name)
-        accounts.audit(_actor(), "user_remove", name)
+        accounts.audit(cli_actor(), "user_remove", name)
     show({"removed": name}, f"removed {name}")
 
 
@@ -182,8 +175,8 @@ def keys_add(name: Annotated[str, typer.Argument(help="What the key is for.")],
     from facetrack.storage.accounts import AccountStore
 
     with exit_codes(), AccountStore(_store(store, config)) as accounts:
-        secret, key = accounts.add_key(name, role, _actor())
-        accounts.audit(_actor(), "key_add", key.name, detail={"id": key.id, "role": key.role})
+        secret, key = accounts.add_key(name, role, cli_actor())
+        accounts.audit(cli_actor(), "key_add", key.name, detail={"id": key.id, "role": key.role})
     show({**key.to_json(), "key": secret},
          f"key {key.id} ({key.name}, {key.role}): {secret}\nit is shown only now")
 
@@ -208,7 +201,7 @@ def keys_remove(key_id: Annotated[int, typer.Argument(help="The key's id (keys l
 
     with exit_codes(), AccountStore(_store(store, config)) as accounts:
         key = accounts.remove_key(key_id)
-        accounts.audit(_actor(), "key_remove", key.name, detail={"id": key.id})
+        accounts.audit(cli_actor(), "key_remove", key.name, detail={"id": key.id})
     show({"removed": key.id}, f"revoked key {key.id} ({key.name})")
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from facetrack.events import utc_now
 from facetrack.recognition.gallery import FaceDatabase
+from facetrack.storage.accounts import AccountStore
 from facetrack.storage.clip_browser import LocalClips, S3Clips
 from facetrack.storage.events import EventStore, rewrite_jsonl
 
@@ -84,14 +85,18 @@ class Receipt:
 
 
 def forget(name: str, database: FaceDatabase, events: EventStore | None = None,
-           clips: LocalClips | S3Clips | None = None, audit_count: int = 0,
-           events_file: Path | None = None) -> Receipt:
+           clips: LocalClips | S3Clips | None = None, events_file: Path | None = None,
+           accounts: AccountStore | None = None, actor: str = "", address: str | None = None
+           ) -> Receipt:
     """Erase ``name`` from ``database``, ``events`` (and the events.jsonl ``events_file``)
     and ``clips``; the receipt. The clips and events go first: if one fails the person is
-    still enrolled and the command can be run again."""
+    still enrolled and the command can be run again. With ``accounts``, the audit entries
+    naming them are counted (they are kept) and the erasure is audited as ``actor`` did it,
+    by id, without the name."""
     person = database.person(name)
     receipt = Receipt(person.name, person.id, utc_now(), face_database=database.name,
-                      audit_entries_kept=audit_count)
+                      audit_entries_kept=accounts.audit_mentions(person.name)
+                      if accounts is not None else 0)
     if clips is not None:
         _clips(clips, person.id, person.name, receipt)
     if events is not None:
@@ -107,6 +112,11 @@ def forget(name: str, database: FaceDatabase, events: EventStore | None = None,
     removal = database.remove(person.name)
     receipt.embeddings = removal.embeddings
     receipt.files_rewritten &= removal.purged
+    if accounts is not None:
+        accounts.audit(actor, "person_forget", f"person:{person.id}", address=address,
+                       detail={"examples": receipt.embeddings,
+                               "events": receipt.events_rewritten,
+                               "clips_deleted": len(receipt.clips_deleted)})
     return receipt
 
 
