@@ -54,7 +54,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -69,7 +68,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import REPO, data_root, print_table
+from benchmarks._common import REPO, data_root, print_table, stop_process
 
 EVENT_CAMERAS = 8
 DAYS = 30
@@ -79,8 +78,6 @@ SETTLE_S = 5.0  # after every camera processed its first frames, before counting
 BUILD_VERSION = 2  # bump when the store's content changes
 LATENCY_HEADERS = ["query", "requests", "req/s", "p50 ms", "p99 ms", "mean ms", "max ms",
                    "errors"]
-QUERIES = ("events latest", "events camera 24h", "events kind=alert", "events deep cursor",
-           "alerts 7d", "audience summary 24h", "audience windows 1h")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PASSWORD = "bench-password-long"
@@ -336,23 +333,24 @@ def working_copy(store: Store, folder: Path) -> Path:
 # -- the queries -------------------------------------------------------------------------
 
 
+#: the load's queries, in the order each client sends them: kind -> its path
+QUERIES: dict[str, Callable[[random.Random, Store], str]] = {
+    "events latest": lambda rng, store: "/api/events?limit=50",
+    "events camera 24h": lambda rng, store:
+        f"/api/events?camera=cam{rng.randrange(EVENT_CAMERAS)}&since=24h&limit=50",
+    "events kind=alert": lambda rng, store: "/api/events?kind=alert&limit=50",
+    "events deep cursor": lambda rng, store:
+        f"/api/events?before={rng.randint(store.max_id // 20, store.max_id // 2)}&limit=50",
+    "alerts 7d": lambda rng, store: "/api/alerts?since=7d",
+    "audience summary 24h": lambda rng, store:
+        f"/api/audience/summary?since=24h&camera=cam{rng.randrange(store.audience_cameras)}",
+    "audience windows 1h": lambda rng, store: "/api/audience/windows?since=1h",
+}
+KINDS = tuple(QUERIES)
+
+
 def query_path(kind: str, rng: random.Random, store: Store) -> str:
-    cam = f"cam{rng.randrange(EVENT_CAMERAS)}"
-    if kind == "events latest":
-        return "/api/events?limit=50"
-    if kind == "events camera 24h":
-        return f"/api/events?camera={cam}&since=24h&limit=50"
-    if kind == "events kind=alert":
-        return "/api/events?kind=alert&limit=50"
-    if kind == "events deep cursor":
-        return f"/api/events?before={rng.randint(store.max_id // 20, store.max_id // 2)}&limit=50"
-    if kind == "alerts 7d":
-        return "/api/alerts?since=7d"
-    if kind == "audience summary 24h":
-        return f"/api/audience/summary?since=24h&camera=cam{rng.randrange(store.audience_cameras)}"
-    if kind == "audience windows 1h":
-        return "/api/audience/windows?since=1h"
-    raise ValueError(kind)
+    return QUERIES[kind](rng, store)
 
 
 def store_calls(path: Path, store: Store) -> tuple[list[tuple[str, Callable[[], Any]]],
@@ -467,7 +465,7 @@ async def _client(i: int, port: int, store: Store, think: float, warm_until: flo
     if think:
         await asyncio.sleep(rng.uniform(0, think))  # dashboards do not start in step
     while time.perf_counter() < end:
-        kind = QUERIES[k % len(QUERIES)]
+        kind = KINDS[k % len(KINDS)]
         k += 1
         request = (f"GET {query_path(kind, rng, store)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                    f"Authorization: Bearer {store.key}\r\n\r\n").encode()
@@ -519,7 +517,7 @@ def latency_rows(loads: Sequence[Load]) -> list[list[Any]]:
     seconds = sum(x.seconds for x in loads)
     samples = [s for x in loads for s in x.samples]
     rows = []
-    for kind in (*QUERIES, "all"):
+    for kind in (*KINDS, "all"):
         mine = [s for s in samples if kind in ("all", s[0])]
         ok = [1000 * t for _, t, status in mine if status == 200]
         mean = statistics.mean(ok) if ok else float("nan")
@@ -606,12 +604,7 @@ def serving(db: Path, folder: Path) -> Any:
                 time.sleep(0.1)
         yield port, proc.pid
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 # -- the monitor (in a child process) -----------------------------------------------------

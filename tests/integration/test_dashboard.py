@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from benchmarks._common import stop_process
 from facetrack.cli import app
 from tests.integration.servers import free_port, require, wait_port
 
@@ -109,12 +109,7 @@ def monitor(data_dir: Path, live_clip: Path, tmp_path: Path) -> Iterator[str]:
         wait_port(port, 60)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
     assert proc.returncode == 0, (tmp_path / "monitor.log").read_text()[-3000:]
 
