@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
+import numpy as np
 
 from facetrack.config import TrackerConfig, override
 from facetrack.draw import pictures
@@ -124,9 +126,6 @@ class _Writer:
         return (p for p in self._input.demux(*self._input.streams.audio) if p.dts is not None)
 
     def video(self, image: Any, timestamp: float) -> None:
-        import cv2
-        import numpy as np
-
         if (image.shape[1], image.shape[0]) != self._size:
             image = np.asarray(cv2.resize(image, self._size, interpolation=cv2.INTER_AREA))
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")

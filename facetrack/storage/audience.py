@@ -97,7 +97,9 @@ class AudienceStore(Closing):
         ``points`` starts, per 10 minutes, hour, day or month (the first start names the
         bucket). Summed in the database: a month of windows costs no more to send than an
         hour."""
-        where = dict(camera=camera, since=since, until=until)
+        # one "now" for both queries: 24h means the same period in each
+        where = dict(camera=camera, since=None if since is None else parse_since(since),
+                     until=None if until is None else parse_since(until))
         per_kind = self._read(_filtered(sa.select(
             _audience.c.zone, _audience.c.target, sa.func.count().label("windows"),
             sa.func.count(sa.distinct(_audience.c.window_start)).label("starts"),
