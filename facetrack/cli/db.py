@@ -332,10 +332,12 @@ def db_rekey(
         if (new_key_file is None) == (not decrypt):
             raise fail("give --new-key-file FILE or --decrypt", 2)
         new = load_key(new_key_file) if new_key_file is not None else None
+        database = _database(db, create=False)
         try:
-            database = _database(db, create=False).__enter__()
+            database.open()
         except UnencryptedError:  # a plain database: there is no current key
-            database = FaceDatabase(db, create=False, key=None).__enter__()
+            database = FaceDatabase(db, create=False, key=None)
+            database.open()
         with database:
             n = database.rekey(new)
     show({"embeddings": n, "key_id": new.key_id if new else None},
