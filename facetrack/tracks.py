@@ -35,6 +35,17 @@ class TrackIdentity:
 
 
 @dataclass(frozen=True)
+class TrackVisitor:
+    """Who the track is in ``privacy.mode: pseudonymous``: a random token standing for one
+    visitor for as long as the visitor memory lasts (``privacy.visitor_memory_h``; a new
+    memory gives new tokens), and which of that visitor's visits this track is (1 = first).
+    No embedding: the memory keeps its vectors to itself (``facetrack.privacy.visitors``)."""
+
+    token: str
+    visit: int
+
+
+@dataclass(frozen=True)
 class Blink:
     """One blink: a lid movement of at most ``analysis.blink_max_s``, in source seconds;
     ``closed_s`` is the time within it with the eyes fully closed (0: an incomplete blink)."""
@@ -128,6 +139,7 @@ class TrackSnapshot:
     identity: TrackIdentity | None = None
     signals: TrackSignals = field(default_factory=TrackSignals)
     audience: TrackAudience | None = None
+    visitor: TrackVisitor | None = None
 
     @property
     def started(self) -> bool:
@@ -150,6 +162,8 @@ class TrackSnapshot:
             data["identity"] = {"person_id": i.person_id if i.person_id >= 0 else None,
                                 "person": i.name, "similarity": _num(i.similarity),
                                 "confirmed": i.confirmed}
+        if self.visitor is not None:
+            data["visitor"] = {"token": self.visitor.token, "visit": self.visitor.visit}
         return data
 
 

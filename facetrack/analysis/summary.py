@@ -46,6 +46,9 @@ class TrackSummary:
     person_id: int | None = None
     person_similarity: float | None = None
     identity_confirmed: bool | None = None
+    #: ``privacy.mode: pseudonymous``: the visitor's token and which of their visits this is
+    visitor: str | None = None
+    visit: int | None = None
     #: audience analytics (``--analytics``): ``attention_s``, ``glances``, ``first_glance_s``,
     #: ``watcher`` per target (suffixed ``_<target>`` when there are several) and ``smile_s``
     audience: Mapping[str, Any] = field(default_factory=dict)
@@ -79,7 +82,9 @@ class TrackSummary:
             pitch_mean=_r(mean, 1), pitch_std=_r(std, 1),
             roll_mean=_r(mean, 2), roll_std=_r(std, 2),
             best_quality=round(max(s.best_quality, 0.0), 4), thumbnail=thumbnail,
-            **_identity(track), audience=_audience(track, targets, watcher_min_s),
+            **_identity(track), visitor=track.visitor.token if track.visitor else None,
+            visit=track.visitor.visit if track.visitor else None,
+            audience=_audience(track, targets, watcher_min_s),
         )
 
 

@@ -13,7 +13,11 @@ configured zone) and target. In a row:
   ``conversion`` = watchers / ots;
 - ``glances``: looks that started in the window; ``smiles``: tracks smiling in it;
 - ``entries``/``exits``: visits (of the view, or the zone) that started / ended in it;
-- ``dwell_<lo>_<hi>``: visits that ended in the window, by their whole length.
+- ``dwell_<lo>_<hi>``: visits that ended in the window, by their whole length;
+- ``visitors`` (``privacy.mode: pseudonymous``, else empty): distinct visitors among the
+  tracks present (a track whose face was never big or frontal enough to tell has none);
+  ``repeat_visitors``: those of them on their second visit or later
+  (``facetrack.privacy.visitors``).
 
 A ratio over nothing (no track, no dwell) is left empty, never NaN. A window closes once the
 input is ``delay_s`` past its end, so every look and visit that touches it has been decided.
@@ -43,7 +47,7 @@ BUCKET_COLUMNS = tuple(f"dwell_{lo}_{hi}" if hi is not None else f"dwell_{lo}_pl
 COLUMNS = ("window_start", "window_end", "source", "zone", "target", "ots", "watchers",
            "conversion", "dwell_mean_s", "attention_mean_s", "attention_total_s", "attraction",
            "glances", "smiles", "occupancy_mean", "entries", "exits", *BUCKET_COLUMNS,
-           "model_version", "config_hash")
+           "visitors", "repeat_visitors", "model_version", "config_hash")
 ALL = "all"
 #: live windows close late enough for a camera processing at least this many frames a second
 LIVE_MIN_FPS = 2.0
@@ -80,7 +84,7 @@ class Audience:
     def __init__(self, config: AnalyticsConfig, source: str, *, period_s: float,
                  delay_s: float, model_version: str = "", config_hash: str = "",
                  on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
-                 origin_s: float = 0.0) -> None:
+                 origin_s: float = 0.0, visitors: bool = False) -> None:
         if config.window_s < period_s:
             raise ConfigError(f"analytics.window_s {config.window_s:g} s is shorter than one "
                              f"frame ({period_s:.3g} s)")
@@ -88,6 +92,7 @@ class Audience:
         self.period_s, self.delay_s = period_s, delay_s
         self.stamp = {"model_version": model_version, "config_hash": config_hash}
         self.on_rows = on_rows
+        self.visitors = visitors  # count visitors (pseudonymous mode)
         #: what frame time 0 is on the rows' clock (live: the wall clock's epoch seconds at the
         #: source's start), so windows start at multiples of window_s on that clock
         self.origin_s = origin_s
@@ -123,7 +128,8 @@ class Audience:
         return cls(a, source if source is not None else info.source_id, period_s=period,
                    delay_s=max(decided, lost_s) + period,
                    model_version=model_version(), config_hash=config_hash(config),
-                   on_rows=on_rows, origin_s=origin_s)
+                   on_rows=on_rows, origin_s=origin_s,
+                   visitors=config.privacy_mode == "pseudonymous")
 
     def consume(self, result: FrameResult) -> None:
         t = result.frame.timestamp
@@ -158,7 +164,8 @@ class Audience:
         index = self._index(self._next + self.config.window_s / 2)
         observed = index in self._observed
         rows = window_rows(self._tracks.values(), lo, hi, self.config,
-                           {"source": self.source, **self.stamp}) if observed else []
+                           {"source": self.source, **self.stamp},
+                           visitors=self.visitors) if observed else []
         for row in rows:  # on the rows' clock
             row["window_start"] = round(lo + self.origin_s, 3)
             row["window_end"] = round(hi + self.origin_s, 3)
@@ -178,16 +185,20 @@ def _end(track: TrackSnapshot) -> float:
 
 
 def window_rows(tracks: Iterable[TrackSnapshot], lo: float, hi: float,
-                config: AnalyticsConfig, stamp: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of the window ``[lo, hi)``: one per zone (``all`` first) and target."""
+                config: AnalyticsConfig, stamp: dict[str, Any], visitors: bool = False
+                ) -> list[dict[str, Any]]:
+    """The rows of the window ``[lo, hi)``: one per zone (``all`` first) and target;
+    ``visitors``: count them (else their columns are empty)."""
     tracks = [t for t in tracks if t.audience is not None]
     rows = []
     for zone in (ALL, *config.zones):
         for target in (t.name for t in config.targets):
             row = _row(tracks, lo, hi, zone, target, config)
+            seen = _visitors(tracks, lo, hi, zone) if visitors else ("", "")
             rows.append({"window_start": round(lo, 3), "window_end": round(hi, 3),
                          "source": stamp.get("source", ""), "zone": zone, "target": target,
-                         **row, "model_version": stamp.get("model_version", ""),
+                         **row, "visitors": seen[0], "repeat_visitors": seen[1],
+                         "model_version": stamp.get("model_version", ""),
                          "config_hash": stamp.get("config_hash", "")})
     return rows
 
@@ -230,6 +241,20 @@ def _row(tracks: Sequence[TrackSnapshot], lo: float, hi: float, zone: str, targe
         "occupancy_mean": round(dwell / (hi - lo), 3) if hi > lo else "",
         "entries": entries, "exits": exits, **dict(zip(BUCKET_COLUMNS, buckets, strict=True)),
     }
+
+
+def _visitors(tracks: Sequence[TrackSnapshot], lo: float, hi: float, zone: str
+              ) -> tuple[int, int]:
+    """(distinct visitors present in the window and zone, those of them on a repeat visit)."""
+    visits: dict[str, int] = {}
+    for track in tracks:
+        a, who = track.audience, track.visitor
+        if a is None or who is None:
+            continue
+        span = a.present if zone == ALL else a.zones.get(zone, ())
+        if total(clip(span, lo, hi)) > 0:
+            visits[who.token] = max(visits.get(who.token, 0), who.visit)
+    return len(visits), sum(v > 1 for v in visits.values())
 
 
 def _within(t: float, span: Sequence[Interval]) -> bool:

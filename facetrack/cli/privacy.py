@@ -13,17 +13,20 @@ from facetrack.config import printable
 
 
 def privacy_check(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files a run wrote (output "
-                                                "folders, events.db, clips/, ...).")],
-    mode: Annotated[Literal["anonymous", "identified"], typer.Option(
+    paths: Annotated[list[str], typer.Argument(help="Folders or files a run wrote (output "
+                                               "folders, events.db, clips/, logs), or a "
+                                               "PostgreSQL store's URL.")],
+    mode: Annotated[Literal["anonymous", "pseudonymous", "identified"], typer.Option(
         "--mode", help="The privacy mode they were written under.")] = "anonymous",
 ) -> None:
-    """Scan files for what the mode does not allow (anonymous: readable faces in pictures and
-    videos, embeddings, names); exit 1 when found. `identified` only lists them."""
+    """Scan what a run wrote for what the mode does not allow (anonymous and pseudonymous:
+    readable faces in pictures and videos, embeddings, names); exit 1 when found.
+    `identified` only lists them."""
     from facetrack.privacy.check import Checker
+    from facetrack.storage.sql import is_database_url
 
     with exit_codes():
-        missing = [p for p in paths if not p.exists()]
+        missing = [p for p in paths if not is_database_url(p) and not Path(p).exists()]
         if missing:
             raise fail(f"{missing[0]}: no such file or folder", 2)
         checker = Checker()
@@ -31,8 +34,8 @@ def privacy_check(
     for f in findings:
         typer.echo(printable(f.line()) if is_terminal() else json.dumps(
             {"path": f.path, "what": f.what}, ensure_ascii=False))
-    if mode == "anonymous" and findings:
-        typer.echo(f"error: {len(findings)} finding(s) beyond the anonymous mode", err=True)
+    if mode != "identified" and findings:
+        typer.echo(f"error: {len(findings)} finding(s) beyond the {mode} mode", err=True)
         raise typer.Exit(1)
     if is_terminal():
         typer.echo(f"{len(findings)} finding(s); nothing beyond the {mode} mode")

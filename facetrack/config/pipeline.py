@@ -310,12 +310,13 @@ class TrackerConfig(Strict):
 
     @model_validator(mode="after")
     def _privacy_consistent(self) -> TrackerConfig:
-        if self.privacy_mode == "anonymous":
+        mode = self.privacy_mode
+        if mode != "identified":
             if self.recognition.enabled:
-                raise ValueError("recognition needs privacy.mode: identified (anonymous keeps "
-                                 "no embedding)")
+                raise ValueError(f"recognition needs privacy.mode: identified ({mode} keeps "
+                                 "no enrolled face)")
             if self.privacy.blur is False:
-                raise ValueError("privacy.mode anonymous blurs every picture: privacy.blur "
+                raise ValueError(f"privacy.mode {mode} blurs every picture: privacy.blur "
                                  "cannot be false (or set privacy.mode: identified)")
         return self
 

@@ -108,10 +108,11 @@ def track_file(
     import time
 
     tracker = tracker if tracker is not None else FaceTracker(config)
-    if thumbnails and tracker.config.privacy_mode == "anonymous":
-        raise InputError("thumbnails are face pictures, and privacy.mode anonymous (the "
-                         "default without recognition) writes none: set privacy.mode: "
-                         "identified in the config to keep them")
+    mode = tracker.config.privacy_mode
+    if thumbnails and mode != "identified":
+        raise InputError(f"thumbnails are face pictures, and privacy.mode {mode} "
+                         f"{'(the default without recognition) ' if mode == 'anonymous' else ''}"
+                         "writes none: set privacy.mode: identified in the config to keep them")
     out = Path(out)
     prepare_output(out)
     t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from facetrack.detection import Detector, DetectStage, make_detector
 from facetrack.frames import SourceInfo
 from facetrack.pipeline.base import Stage
 from facetrack.pipeline.pipeline import Pipeline, Step
+from facetrack.privacy.visitors import VisitorMemory, VisitorStage, file_clock, live_clock
 from facetrack.recognition.embedder import Embedder, make_embedder
 from facetrack.recognition.identity import IdentityStage
 from facetrack.recognition.recognizer import FaceRecognizer
@@ -95,9 +96,13 @@ class FaceTracker:
         rec = self.config.recognition
         # recognition is opt-in: with it off no embedding model is even loaded
         self._embedder: Embedder | None = None
-        if rec.enabled or embed:
+        self._pseudonymous = self.config.privacy_mode == "pseudonymous"
+        if rec.enabled or embed or self._pseudonymous:
             self._embedder = embedder if embedder is not None else make_embedder(rec.embedder)
         self._identity: IdentityStage | None = None
+        #: pseudonymous and live: the visitor memory of this tracker's camera, kept across
+        #: reconnects (a file gets a memory of its own)
+        self._visitors: VisitorMemory | None = None
 
     @property
     def embeddings_computed(self) -> int:
@@ -142,8 +147,19 @@ class FaceTracker:
                                         embedder=self._embedder)
             self._identity = IdentityStage(recognizer, rec, cfg.tracking.credence_count)
             steps.append(Step("recognize", [self._identity]))
+            if self._pseudonymous:
+                steps[-1].stages.append(self._visitor_stage(info))
         steps[-1].stages.extend(extra)
         return Pipeline(steps, queue_size(cfg, info))
+
+    def _visitor_stage(self, info: SourceInfo) -> VisitorStage:
+        p, threshold = self.config.privacy, self.config.recognition.threshold
+        memory = VisitorMemory(threshold, p.visitor_memory_h * 3600.0, p.visitor_gap_s)
+        if not is_live(self.config, info):
+            return VisitorStage(memory, file_clock)
+        if self._visitors is None:
+            self._visitors = memory
+        return VisitorStage(self._visitors, live_clock)
 
     @contextmanager
     def open(self, source: str | Path | Source, *, zones: Sequence[Zone] = (),

@@ -1,19 +1,21 @@
 """``facetrack privacy-check``: scan what a run wrote and report anything beyond its privacy
-mode. In ``anonymous`` mode: a picture with a readable face in it (images and videos, checked
+mode. In ``anonymous`` and ``pseudonymous`` mode (whose visitor tokens are random, not
+biometric): a picture with a readable face in it (images and videos, checked
 with facetrack's own face detector: a blurred face does not fire it), an embedding (a
 ``embeddings`` table with rows, a blob or a JSON array that looks like a unit float vector),
-a name (a ``person`` field with a value). ``identified`` allows all of these (the scan then
-only lists them). Findings are lines ``path: what``.
+a name (a ``person`` field or column with a value). Databases are SQLite files or
+PostgreSQL stores given by URL: every row of every table. ``identified`` allows all of these
+(the scan then only lists them). Findings are lines ``path: what``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +61,14 @@ class Checker:
             self._detector = make_detector(DetectorConfig())
         return self._detector
 
-    def scan(self, root: Path) -> Iterator[Finding]:
+    def scan(self, root: Path | str) -> Iterator[Finding]:
+        """Everything under a folder, one file, or a store's URL (postgresql://...)."""
+        from facetrack.storage.sql import is_database_url
+
+        if is_database_url(root):
+            yield from database(str(root))  # DatabaseError when it cannot be read
+            return
+        root = Path(root)
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             yield from self.file(path)
@@ -71,7 +80,7 @@ class Checker:
         elif suffix in VIDEO:
             yield from self._video(path)
         elif _is_sqlite(path):
-            yield from _database(path)
+            yield from database(path)
         elif suffix in TEXT:
             yield from _text(path)
 
@@ -109,36 +118,78 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
-def _database(path: Path) -> Iterator[Finding]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def database(target: str | Path) -> Iterator[Finding]:
+    """A SQLite file or a PostgreSQL store (URL; named in findings without its password):
+    every row of every table."""
+    import sqlalchemy as sa
+
+    from facetrack.errors import DatabaseError
+    from facetrack.storage.sql import open_database
+
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
-                                             "'table'")]
-        if "embeddings" in tables:
-            n = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-            if n:
-                yield Finding(str(path), f"{n} embeddings (a face database)")
-        for table in tables:
-            if table == "embeddings":
-                continue
-            yield from _table(conn, path, table)
-    except sqlite3.DatabaseError as exc:
-        yield Finding(str(path), f"not readable as a database ({exc})")
+        db = open_database(target, what="store", read_only=True)
+    except DatabaseError as exc:
+        if not isinstance(target, Path):
+            raise  # a store named by URL that cannot be read: nothing was checked
+        yield Finding(_shown(target), f"not readable as a database ({exc})")
+        return
+    try:
+        with db.engine.connect() as conn:
+            meta = sa.MetaData()
+            meta.reflect(conn)
+            for table in meta.sorted_tables:
+                yield from _table(conn, db.name, table)
+    except sa.exc.SQLAlchemyError as exc:
+        why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if not isinstance(target, Path):
+            raise DatabaseError(f"{db.name}: cannot open the store ({why})") from None
+        yield Finding(db.name, f"not readable as a database ({why})")
     finally:
-        conn.close()
+        db.close()
 
 
-def _table(conn: sqlite3.Connection, path: Path, table: str) -> Iterator[Finding]:
-    quoted = '"' + table.replace('"', '""') + '"'
-    for row in conn.execute(f"SELECT * FROM {quoted}"):  # noqa: S608 - a name from the file
-        for value in row:
-            if isinstance(value, bytes) and len(value) % 4 == 0 and unit_vector(
-                    np.frombuffer(value, "<f4")):
-                yield Finding(str(path), f"an embedding-like blob in table {table}")
+def _shown(target: str | Path) -> str:
+    """A store's name without its password."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(str(target)).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return str(target) if isinstance(target, Path) else "the database URL given"
+
+
+def _table(conn: Any, name: str, table: Any) -> Iterator[Finding]:
+    import sqlalchemy as sa
+
+    if table.name == "embeddings":
+        n = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+        if n:
+            yield Finding(name, f"{n} embeddings (a face database)")
+        return
+    rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
+        sa.select(table))
+    for row in rows:
+        for column, value in row._mapping.items():
+            what = _value(str(column), value)
+            if what:
+                yield Finding(name, f"{what} in table {table.name}")
                 return
-            if isinstance(value, str) and _PERSON.search(value.encode("utf-8", "replace")):
-                yield Finding(str(path), f"a person's name in table {table}")
-                return
+
+
+def _value(column: str, value: Any) -> str | None:
+    """What a stored value is beyond the anonymous mode (None: nothing)."""
+    if isinstance(value, memoryview):
+        value = value.tobytes()
+    if isinstance(value, bytes) and len(value) % 4 == 0 and unit_vector(
+            np.frombuffer(value, "<f4")):
+        return "an embedding-like blob"
+    if not isinstance(value, str) or not value:
+        return None
+    if column == "person" and value != "erased":
+        return "a person's name"
+    if _PERSON.search(value.encode("utf-8", "replace")):
+        return "a person's name"
+    return None
 
 
 def _text(path: Path) -> Iterator[Finding]:

@@ -23,10 +23,12 @@ from facetrack.storage.events import parse_since
 from facetrack.storage.sql import delete_older, open_table_store, reason, transaction
 
 #: version of the audience table (``facetrack_schema``); bump it with a migration
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: visitors, repeat_visitors (added in place to a version 1 table)
 TEXT = ("camera", "window_start", "window_end", "zone", "target", "model_version",
         "config_hash")
 INTS = ("ots", "watchers", "glances", "smiles", "entries", "exits", *BUCKET_COLUMNS)
+#: counted only in pseudonymous mode: NULL otherwise, and in rows of version 1
+COUNTS = ("visitors", "repeat_visitors")
 FLOATS = ("conversion", "dwell_mean_s", "attention_mean_s", "attention_total_s", "attraction",
           "occupancy_mean")
 
@@ -45,6 +47,7 @@ _audience = sa.Table(
                                                        "zone", "target")) for name in TEXT),
     *(sa.Column(name, sa.BigInteger, nullable=False) for name in INTS),
     *(sa.Column(name, sa.Float) for name in FLOATS),  # NULL: a ratio over nothing
+    *(sa.Column(name, sa.BigInteger) for name in COUNTS),
     sa.Index("audience_time", "window_start"),
     sa.Index("audience_camera", "camera", "window_start"),
 )
@@ -66,7 +69,7 @@ class AudienceStore(Closing):
         """One window's rows (``camera`` set, bounds as ISO UTC text), in one transaction."""
         if not rows:
             return
-        values = [{k: _value(k, r.get(k)) for k in (*TEXT, *INTS, *FLOATS)} for r in rows]
+        values = [{k: _value(k, r.get(k)) for k in (*TEXT, *INTS, *FLOATS, *COUNTS)} for r in rows]
         with self._lock:
             try:
                 with transaction(self._db, write=True) as conn:
@@ -80,7 +83,7 @@ class AudienceStore(Closing):
               limit: int | None = None, until: str | None = None) -> list[dict[str, Any]]:
         """Rows, oldest first (the latest ``limit`` of them); ``since`` and ``until`` as for
         events (ISO time or 30s/15m/2h/7d)."""
-        cols = [_audience.c[name] for name in (*TEXT, *INTS, *FLOATS)]
+        cols = [_audience.c[name] for name in (*TEXT, *INTS, *FLOATS, *COUNTS)]
         q = _filtered(sa.select(*cols), camera=camera, zone=zone, target=target, since=since,
                       until=until)
         # by window_start, so the time indexes give the order (by id alone, SQLite scans)
@@ -196,6 +199,8 @@ def _float(row: dict[str, Any] | None, name: str) -> float:
 def _value(name: str, value: Any) -> Any:
     if name in FLOATS:
         return None if value in ("", None) else float(value)
+    if name in COUNTS:
+        return None if value in ("", None) else int(value)
     if name in INTS:
         return int(value or 0)
     return None if value is None else str(value)

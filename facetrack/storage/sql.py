@@ -223,6 +223,26 @@ def set_schema_version(conn: sa.Connection, component: str, version: int) -> Non
         conn.execute(sa.insert(SCHEMA).values(component=component, version=version))
 
 
+def missing_columns(conn: sa.Connection, table: sa.Table) -> list[sa.Column[Any]]:
+    """Columns of ``table`` the database's copy lacks (added to facetrack since it was made;
+    none when the table is not there yet)."""
+    if not has_table(conn, table.name):
+        return []
+    have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    return [c for c in table.columns if c.name not in have]
+
+
+def add_column(conn: sa.Connection, table: sa.Table, column: sa.Column[Any]) -> None:
+    """The migration of a column added later: nullable, so existing rows read NULL."""
+    if not column.nullable:
+        raise DatabaseError(f"cannot add the required column {column.name!r} to "
+                            f"{table.name!r} in place")
+    kind = column.type.compile(dialect=conn.dialect)
+    prep = conn.dialect.identifier_preparer
+    conn.execute(sa.text(f"ALTER TABLE {prep.quote(table.name)} ADD COLUMN "
+                         f"{prep.quote(column.name)} {kind}"))
+
+
 def open_table_store(target: str | Path, *, what: str, table: str, version: int,
                      metadata: sa.MetaData, read_only: bool, missing: str) -> Database:
     """Open the database ``target`` for one versioned table (``table``, recorded as
@@ -240,11 +260,18 @@ def open_table_store(target: str | Path, *, what: str, table: str, version: int,
             if read_only:
                 if not has_table(conn, table):
                     raise DatabaseError(f"{db.name}: {missing}")
+                if missing_columns(conn, metadata.tables[table]):
+                    raise DatabaseError(
+                        f"{db.name}: {what} table {table!r} was written by an older facetrack "
+                        f"(version {found}, this one reads {version}); open it once for "
+                        "writing (start `facetrack monitor` on it) to upgrade it")
                 return db
             metadata.create_all(conn, checkfirst=True)
+            for column in missing_columns(conn, metadata.tables[table]):
+                add_column(conn, metadata.tables[table], column)
             for index in (i for t in metadata.sorted_tables for i in t.indexes):
                 index.create(conn, checkfirst=True)  # an index added since the table was made
-            if found is None:
+            if found is None or found < version:
                 set_schema_version(conn, table, version)
     except sa.exc.SQLAlchemyError as exc:
         db.close()

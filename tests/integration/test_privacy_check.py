@@ -43,3 +43,25 @@ def test_privacy_check_finds_what_the_mode_does_not_allow(data_dir: Path,
     assert listed.returncode == 0 and listed.stdout == found.stdout
     assert_one_line_error(facetrack("privacy-check", str(tmp_path / "nothing")), 2,
                           "no such file")
+
+
+def test_privacy_check_reads_a_postgresql_store(pg_url: str) -> None:
+    """The events table of a PostgreSQL store, row by row; the store is named without a
+    password."""
+    from facetrack.events import IdentityMatched
+    from facetrack.storage.events import EventStore
+
+    with EventStore(pg_url) as store:
+        store.add([IdentityMatched("door", 1, 0.1, 7, "2026-11-30T10:00:00+00:00")])
+    assert facetrack("privacy-check", pg_url).returncode == 0
+    with EventStore(pg_url) as store:
+        store.add([IdentityMatched("door", 2, 0.2, 7, "2026-11-30T10:00:01+00:00",
+                                   person_id=3, person="ann")])
+    secret = pg_url.replace("postgresql://facetrack@", "postgresql://facetrack:hunter2@")
+    found = facetrack("privacy-check", secret)
+    assert found.returncode == 1, found.stderr
+    (finding,) = map(json.loads, found.stdout.splitlines())
+    assert finding["what"] == "a person's name in table events"
+    assert "hunter2" not in found.stdout + found.stderr
+    assert_one_line_error(facetrack("privacy-check", "postgresql://nobody:pw@127.0.0.1:1/x"),
+                          2, "cannot open the store")

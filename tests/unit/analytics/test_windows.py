@@ -221,3 +221,23 @@ def test_windows_without_a_frame_get_no_row_and_a_late_start_is_partial() -> Non
     starts = [(r["window_start"], r["window_end"]) for r in audience.rows]
     assert starts == [(4.0, 10.0), (30.0, 35.1)]
     assert audience.rows[0]["occupancy_mean"] == pytest.approx(0.1 / 6.0, abs=1e-3)
+
+
+def test_visitors_are_counted_once_and_repeats_by_their_visit() -> None:
+    from dataclasses import replace
+
+    from facetrack.tracks import TrackVisitor
+
+    tracks = [
+        replace(snap(1, ((0.0, 3.0),), ()), visitor=TrackVisitor("aa", 1)),
+        replace(snap(2, ((5.0, 8.0),), ()), visitor=TrackVisitor("aa", 2)),  # came back
+        replace(snap(3, ((1.0, 9.0),), (), zones={"door": ((1.0, 2.0),)}),
+                visitor=TrackVisitor("bb", 1)),
+        snap(4, ((2.0, 4.0),), ()),  # never told apart: counted in ots only
+    ]
+    everyone, door = window_rows(tracks, 0.0, 10.0, CONFIG, STAMP, visitors=True)
+    assert everyone["ots"] == 4
+    assert (everyone["visitors"], everyone["repeat_visitors"]) == (2, 1)
+    assert (door["visitors"], door["repeat_visitors"]) == (1, 0)
+    off = window_rows(tracks, 0.0, 10.0, CONFIG, STAMP)[0]
+    assert off["visitors"] == "" and off["repeat_visitors"] == ""

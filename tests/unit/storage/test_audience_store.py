@@ -74,3 +74,33 @@ def test_summary_of_a_zone_and_of_nothing(store: AudienceStore) -> None:
 def test_query_returns_the_latest_windows_oldest_first(store: AudienceStore) -> None:
     rows = store.query(camera="hall", since="2026-11-30T07:00", limit=3)
     assert [r["window_start"][11:16] for r in rows] == ["09:57", "09:58", "09:59"]
+
+
+def test_a_version_1_store_gains_the_visitor_columns(tmp_path: Path) -> None:
+    """A store written before pseudonymous mode: read-only opening says how to upgrade it,
+    the first writable opening adds the columns (old rows read NULL) and records version 2."""
+    import sqlalchemy as sa
+
+    from facetrack.errors import DatabaseError
+    from facetrack.storage import audience
+
+    path = tmp_path / "events.db"
+    AudienceStore(path).close()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # back to what version 1 wrote
+        conn.execute(sa.text("ALTER TABLE audience DROP COLUMN visitors"))
+        conn.execute(sa.text("ALTER TABLE audience DROP COLUMN repeat_visitors"))
+        conn.execute(sa.text("UPDATE facetrack_schema SET version = 1 "
+                             "WHERE component = 'audience'"))
+        old = ("camera", "zone", "target", "window_start", "window_end", *audience.INTS)
+        conn.execute(sa.insert(sa.table("audience", *map(sa.column, old))),
+                     {k: v for k, v in _row("door", 0).items() if k in old})
+    engine.dispose()
+    with pytest.raises(DatabaseError, match=r"older facetrack.*facetrack monitor"):
+        AudienceStore(path, read_only=True)
+    with AudienceStore(path) as s:
+        s.add([{**_row("door", 1), "visitors": 2, "repeat_visitors": 1}])
+        rows = s.query()
+    assert [(r["visitors"], r["repeat_visitors"]) for r in rows] == [(None, None), (2, 1)]
+    with AudienceStore(path, read_only=True) as s:
+        assert len(s.query()) == 2
