@@ -41,9 +41,9 @@ class PrivacyConfig(Strict):
         0.35, ge=0.0, le=2.0, description="Grow each face box by this fraction of its size on "
         "every side, so hair, ears and the chin are covered too.")
     visitor_memory_h: float = Field(
-        24.0, gt=0.0, le=24.0 * 366, description="`pseudonymous`: how long (hours of the "
-        "input's time) the visitor memory lasts. Then every vector and token is forgotten and "
-        "the salt replaced: a visitor coming back later is counted as new.")
+        24.0, gt=0.0, le=24.0 * 366, description="`pseudonymous`: how long (hours; a file's "
+        "own time, a camera's clock) the visitor memory lasts. Then every vector and token is "
+        "forgotten and the salt replaced: a visitor coming back later is counted as new.")
     visitor_gap_s: float = Field(
         60.0, ge=0.0, description="`pseudonymous`: a track of a visitor last seen less than "
         "this long before continues that visit (a track broken by an occlusion); later, it "
