@@ -15,8 +15,10 @@ visits counted (a visit whose token was met in an earlier visit; truth 6); visit
 (same token): precision and recall against "same person"; visits with no token (a face never
 good enough to tell); frames per second. Beside it, on the same visits, the offline grouping of
 ``find_faces_in_file`` (every track's whole mean appearance, not pseudonymous: the reference a
-live memory can at best equal). No peer publishes a figure for this (Quividi and Sightcorp do
-not say how they count returning visitors), so none is run.
+live memory can at best equal), and the margin the threshold must fall in: the weakest
+similarity of two visits of one person, the strongest of two different people. No peer
+publishes a figure for this (Quividi and Sightcorp do not say how they count returning
+visitors), so none is run.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Visit:
     first: int = 0  # first frame in the stream
     tokens: Counter[str] = field(default_factory=Counter)
     groups: Counter[int] = field(default_factory=Counter)
+    vectors: list[np.ndarray] = field(default_factory=list)  # offline: its tracks' means
 
 
 def load_visits(root: Path) -> list[Visit]:
@@ -142,6 +145,20 @@ def links(visits: list[Visit], label: Any) -> dict[str, Any]:
             "untold": sum(la is None for la in labels)}
 
 
+def margin(visits: list[Visit]) -> dict[str, float]:
+    """The weakest similarity of two visits of one person and the strongest of two visits of
+    different people (each visit: the unit mean of its tracks' mean appearance, offline)."""
+    from facetrack.recognition.reid import unit_mean
+
+    mean = [unit_mean(v.vectors) if v.vectors else None for v in visits]
+    same, other = [], []
+    for (a, ma), (b, mb) in itertools.combinations(zip(visits, mean, strict=True), 2):
+        if ma is not None and mb is not None:
+            (same if a.person == b.person else other).append(float(ma @ mb))
+    return {"weakest_same": min(same, default=float("nan")),
+            "closest_other": max(other, default=float("nan"))}
+
+
 def run(order: int, gap_s: float, workdir: Path) -> dict[str, Any]:
     visits = load_visits(data_root() / "youtube_faces_tracks")
     np.random.default_rng(order).shuffle(visits)
@@ -171,14 +188,17 @@ def run(order: int, gap_s: float, workdir: Path) -> dict[str, Any]:
 
     found = find_faces_in_file(video, on_result=keep)
     group = {f.track_id: f.group for f in found}
+    means = {f.track_id: f.mean_embedding for f in found}
     for tid, k in subject_votes(offline, truth).items():
         visits[k].groups[group[tid]] += 1
+        if means.get(tid) is not None:
+            visits[k].vectors.append(means[tid])
 
     def top(counter: Counter[Any]) -> Any:
         return counter.most_common(1)[0][0] if counter else None
 
     truth_counts = links(visits, lambda v: v.person)
-    return {"visits": len(visits), "true": truth_counts, "fps": fps,
+    return {"visits": len(visits), "true": truth_counts, "fps": fps, **margin(visits),
             "live": links(visits, lambda v: top(v.tokens)),
             "offline": links(visits, lambda v: top(v.groups))}
 
@@ -199,10 +219,12 @@ def main() -> None:
                              "find_faces grouping (offline)", r["visits"],
                              f"{m['visitors']} / {t['visitors']}",
                              f"{m['repeats']} / {t['repeats']}", m["precision"], m["recall"],
-                             m["untold"], r["fps"] if name == "live" else ""])
+                             m["untold"], r["fps"] if name == "live" else "",
+                             r["weakest_same"], r["closest_other"]])
     print_table(["order", "method", "visits", "visitors (found / true)",
                  "repeat visits (found / true)", "link precision", "link recall",
-                 "visits untold", "fps"], rows)
+                 "visits untold", "fps", "weakest same-person sim",
+                 "closest other-person sim"], rows)
 
 
 if __name__ == "__main__":
