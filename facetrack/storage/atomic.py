@@ -12,10 +12,21 @@ from pathlib import Path
 from facetrack.errors import OutputError
 
 
-def write_atomically(path: Path, chunks: Iterable[str], mode: int = 0o644) -> None:
+def current_umask() -> int:
+    """The process's umask (the ``facetrack`` command sets 077: ``facetrack.__main__``). A
+    thread creating a file between the two calls gets 077: more private, never less."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: Path, chunks: Iterable[str], mode: int | None = None) -> None:
     """Write ``chunks`` to a fresh temporary beside ``path`` (created with O_EXCL under a random
     name, so a file or link planted in a shared folder is never written through), flush it to
-    disk, give it ``mode`` and rename it over ``path``. Nothing is left behind on failure."""
+    disk, give it ``mode`` (default: what a new file gets under the umask) and rename it over
+    ``path``. Nothing is left behind on failure."""
+    if mode is None:
+        mode = 0o666 & ~current_umask()
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
