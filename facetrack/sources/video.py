@@ -42,6 +42,7 @@ class VideoFileSource(Closing):
             raise InputError(f"{path}: file has no video stream (no frames?)")
         self._stream = streams[0]
         self._stream.thread_type = "AUTO"
+        limit_decoder(self._stream)
         ctx = self._stream.codec_context
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         width, height = int(ctx.width or 0), int(ctx.height or 0)
@@ -146,6 +147,14 @@ class VideoFileSource(Closing):
     def close(self) -> None:
         self._container.close()
 
+
+def limit_decoder(stream: Any) -> None:
+    """The decoder refuses any frame over ``MAX_VIDEO_PIXELS`` before allocating it: the size
+    checked when a file opens is only its first frame's, and a few-megabyte MJPEG can carry
+    16000x16000 frames after small ones (2 GB decoded). Such a frame fails like a damaged
+    packet (skipped and counted)."""
+    stream.codec_context.options = {**stream.codec_context.options,
+                                    "max_pixels": str(MAX_VIDEO_PIXELS)}
 
 
 def _reason(exc: BaseException) -> str:
