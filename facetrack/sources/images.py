@@ -10,7 +10,7 @@ import numpy as np
 from facetrack._closing import Closing
 from facetrack.errors import DecodeError, InputError
 from facetrack.frames import Frame, SourceInfo
-from facetrack.sources.probe import too_large
+from facetrack.sources.probe import declared_size, too_large
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -31,7 +31,12 @@ def read_image(path: Path) -> np.ndarray:
 
 def decode_image(data: bytes, path: Path | str) -> np.ndarray:
     """BGR uint8 pixels of an encoded image; an image declaring more pixels than
-    ``MAX_IMAGE_PIXELS`` is refused from its header, before it is decoded."""
+    ``MAX_IMAGE_PIXELS`` is refused from its header, before it is decoded. So is a file whose
+    size no header read here declares (a PNM or Radiance HDR file named .png: OpenCV decodes
+    by content, up to a gigapixel, and a 400 KB file could hold 2 GB of pixels)."""
+    if declared_size(data) is None:
+        raise InputError(f"{path}: not a decodable image (no JPEG, PNG, WebP, BMP, TIFF or GIF "
+                         "header giving its size)")
     refused = too_large(data)
     if refused is not None:
         raise InputError(f"{path}: image too large: {refused}")

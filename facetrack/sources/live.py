@@ -30,6 +30,7 @@ from facetrack._closing import Closing
 from facetrack.frames import Frame, SourceInfo
 from facetrack.redact import redact_url
 from facetrack.runtime import spawn
+from facetrack.sources.video import limit_decoder
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,7 @@ class LiveSource(Closing):
                 raise ValueError("no video stream")
             stream = streams[0]
             stream.thread_type = "AUTO"
+            limit_decoder(stream)  # a camera's frames are held to the same size as a file's
             rate = stream.average_rate or stream.guessed_rate
             self._fps = float(rate) if rate else self._fps
             clock = _Pacing(self, stream.time_base)

@@ -66,10 +66,30 @@ def _jpeg(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _tiff(data: bytes) -> tuple[int, int] | None:
+    """The size of a TIFF's first image (the one OpenCV decodes), from its first directory."""
+    order = {b"II*\0": "<", b"MM\0*": ">"}.get(data[:4])
+    if order is None or len(data) < 8:
+        return None
+    at = struct.unpack(order + "I", data[4:8])[0]
+    if at + 2 > len(data):
+        return None
+    size: dict[int, int] = {}
+    for i in range(struct.unpack(order + "H", data[at:at + 2])[0]):
+        entry = data[at + 2 + 12 * i:at + 14 + 12 * i]
+        if len(entry) < 12:
+            break
+        tag, kind = struct.unpack(order + "HH", entry[:4])
+        if tag in (256, 257) and kind in (3, 4):
+            size[tag] = struct.unpack(order + ("H" if kind == 3 else "I"), entry[8:10 if
+                                      kind == 3 else 12])[0]
+    return (size[256], size[257]) if len(size) == 2 else None
+
+
 def declared_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header of a PNG, JPEG, GIF, BMP or WebP; None otherwise (the
-    decoder's own limit then applies)."""
-    for probe in (_png, _jpeg, _gif, _bmp, _webp):
+    """(width, height) from the header of a PNG, JPEG, GIF, BMP, WebP or TIFF; None otherwise
+    (such a file is not decoded: its size would only be known by decoding it)."""
+    for probe in (_png, _jpeg, _gif, _bmp, _webp, _tiff):
         size = probe(data)
         if size is not None:
             return size

@@ -41,8 +41,12 @@ class VideoFileSource(Closing):
             self._container.close()
             raise InputError(f"{path}: file has no video stream (no frames?)")
         self._stream = streams[0]
-        self._stream.thread_type = "AUTO"
         ctx = self._stream.codec_context
+        if ctx is None:  # a codec id FFmpeg has no decoder for (a damaged header, often)
+            self._container.close()
+            raise InputError(f"{path}: no decoder for its video codec (corrupt header?)")
+        self._stream.thread_type = "AUTO"
+        limit_decoder(self._stream)
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         width, height = int(ctx.width or 0), int(ctx.height or 0)
         if width <= 0 or height <= 0:
@@ -146,6 +150,16 @@ class VideoFileSource(Closing):
     def close(self) -> None:
         self._container.close()
 
+
+def limit_decoder(stream: Any) -> None:
+    """The decoder refuses any frame over ``MAX_VIDEO_PIXELS`` before allocating it: the size
+    checked when a file opens is only its first frame's, and a few-megabyte MJPEG can carry
+    16000x16000 frames after small ones (2 GB decoded). Such a frame fails like a damaged
+    packet (skipped and counted). A stream with no decoder is a ``ValueError``."""
+    if stream.codec_context is None:
+        raise ValueError("no decoder for the video codec")
+    stream.codec_context.options = {**stream.codec_context.options,
+                                    "max_pixels": str(MAX_VIDEO_PIXELS)}
 
 
 def _reason(exc: BaseException) -> str:
