@@ -10,7 +10,7 @@ import numpy as np
 from facetrack._closing import Closing
 from facetrack.errors import DecodeError, InputError
 from facetrack.frames import Frame, SourceInfo
-from facetrack.sources.probe import declared_size, too_large
+from facetrack.sources.probe import damaged_png, declared_size, too_large
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -40,6 +40,9 @@ def decode_image(data: bytes, path: Path | str) -> np.ndarray:
     refused = too_large(data)
     if refused is not None:
         raise InputError(f"{path}: image too large: {refused}")
+    damage = damaged_png(data)
+    if damage is not None:
+        raise InputError(f"{path}: not a decodable PNG: {damage}")
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     except cv2.error:

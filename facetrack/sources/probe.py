@@ -4,9 +4,13 @@ a few-kilobyte file that decodes to gigabytes (a 20000x20000 PNG of zeros) is re
 from __future__ import annotations
 
 import struct
+import zlib
 
-#: still images up to this many pixels are read (today's largest phone photos are ~200 Mpx)
-MAX_IMAGE_PIXELS = 200_000_000
+#: still images up to this many pixels are read: 2**26, above every camera's photo but the
+#: largest phone sensors' full-resolution modes (61 Mpx full-frame bodies pass). Decoding costs
+#: about 13 bytes a pixel at its peak (OpenCV's buffers): 0.9 GB here; 200 Mpx cost 2.6 GB
+#: (docs/benchmarks.md, "Hostile input")
+MAX_IMAGE_PIXELS = 2**26
 
 
 def _png(data: bytes) -> tuple[int, int] | None:
@@ -94,6 +98,27 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
         if size is not None:
             return size
     return None
+
+
+def damaged_png(data: bytes) -> str | None:
+    """Why a PNG's chunk structure is broken, or None: a damaged header (IHDR's checksum) or
+    a chunk running past the end of the file. libpng would refuse the first, and may spend
+    seconds on the second (a 74 KB file declaring a 4 GB chunk took 5-7 s): neither decodes."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        end = at + 12 + length
+        if end > len(data):
+            return f"its {kind!r} chunk runs past the end of the file (truncated or damaged)"
+        crc = struct.unpack(">I", data[end - 4:end])[0]
+        if kind == b"IHDR" and zlib.crc32(data[at + 4:end - 4]) & 0xFFFFFFFF != crc:
+            return "its header is damaged (checksum)"
+        if kind == b"IEND":
+            return None
+        at = end
+    return "it ends before its last chunk (truncated)"
 
 
 def too_large(data: bytes) -> str | None:

@@ -94,16 +94,17 @@ class VideoFileSource(Closing):
             self.frames_read = index
         if index == 0:
             raise InputError(f"{self._path}: video has no decodable frames")
+        undecoded = (f"{self.skipped} packets could not be decoded (damaged, or frames over "
+                     f"{MAX_VIDEO_PIXELS / 1e6:.0f} million pixels)")
         if self._ended_early(index, timestamp):
             raise DecodeError(
                 f"{self._path}: video ended at frame {index} but its header declares "
-                f"{self._info.frame_count} frames (truncated file?)",
-                frame=index,
-            )
+                f"{self._info.frame_count} frames "
+                f"({undecoded if self.skipped else 'truncated file?'})", frame=index)
         if self.skipped:
             raise DamagedInputError(
-                f"{self._path}: {self.skipped} damaged packets could not be decoded and were "
-                f"skipped; the other {index} frames were processed", frame=index)
+                f"{self._path}: {undecoded} and were skipped; the other {index} frames were "
+                "processed", frame=index)
 
     def _frames(self) -> Iterator[Any]:
         """Decoded frames, packet by packet; damaged packets are skipped and counted."""

@@ -81,6 +81,33 @@ def test_a_tiff_decompression_bomb_is_refused_from_its_header() -> None:
         decode_image(tiff_bomb(20_000, 20_000), "bomb.tif")
 
 
+def test_a_png_with_a_broken_chunk_structure_is_refused_at_once() -> None:
+    """A damaged 160x199 PNG (input 1534 of the long run: IHDR's checksum broken, then a chunk
+    declaring 4 GB) kept libpng busy 5-7 s; a truncated one is refused the same way. Whole
+    PNGs of every kind still decode."""
+    import struct
+    import time
+    import zlib
+
+    good = cv2.imencode(".png", np.full((199, 160, 4), 90, np.uint8))[1].tobytes()
+    assert decode_image(good, "ok.png").shape == (199, 160, 3)
+    assert decode_image(cv2.imencode(".png", np.zeros((9, 9), np.uint16))[1].tobytes(),
+                        "grey16.png").shape == (9, 9, 3)
+    broken = bytearray(good)
+    broken[29] ^= 0xFF  # IHDR's checksum
+    huge = bytearray(good)
+    huge[33:37] = struct.pack(">I", 4_043_317_411)  # the next chunk's length
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="header is damaged"):
+        decode_image(bytes(broken), "broken.png")
+    with pytest.raises(InputError, match="runs past the end"):
+        decode_image(bytes(huge), "huge.png")
+    with pytest.raises(InputError, match="runs past the end"):
+        decode_image(good[: len(good) // 2], "half.png")
+    assert time.perf_counter() - t0 < 0.5
+    assert zlib.crc32(good[12:29]) & 0xFFFFFFFF == struct.unpack(">I", good[29:33])[0]
+
+
 def test_a_tiff_within_the_limit_is_read() -> None:
     image = np.full((30, 40), 7, np.uint8)
     data = cv2.imencode(".tif", image)[1].tobytes()
