@@ -172,7 +172,10 @@ def test_secrets_never_reach_the_logs(tmp_path: Path) -> None:
         "cameras": [{"name": "door", "source": f"rtsp://admin:s3cret@127.0.0.1:{closed}/a",
                      "read_timeout_s": 1,
                      "push": {"url": f"rtsp://pub:s3cret@127.0.0.1:{closed}/b"},
-                     "notify": {"urls": ["json://user:s3cret@127.0.0.1:9/x"]}}],
+                     "notify": {"urls": [
+                         "json://user:s3cret@127.0.0.1:9/x",
+                         "mailtos://user:s3cret@example.com:9/?smtp=127.0.0.1&to=a@example.com"]}}],
+        "mqtt": {"host": "127.0.0.1", "port": closed, "username": "u", "password": "s3cret"},
     }
     path = tmp_path / "mon.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -183,6 +186,20 @@ def test_secrets_never_reach_the_logs(tmp_path: Path) -> None:
     proc = facetrack("-v", "monitor", str(path), "--duration", "6", timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "reconnecting" in proc.stderr and "s3cret" not in proc.stderr + proc.stdout
+    # a database password: shown masked, and the store it cannot reach named without it
+    data["store"]["events_db"] = f"postgresql://facetrack:s3cret@127.0.0.1:{closed}/events"
+    path.write_text(yaml.safe_dump(data))
+    shown = facetrack("check-config", str(path))
+    assert shown.returncode == 0 and "s3cret" not in shown.stdout, shown.stderr
+    proc = facetrack("-v", "monitor", str(path), "--duration", "6", timeout=120)
+    assert proc.returncode == 2 and "127.0.0.1" in proc.stderr, proc.stderr
+    assert "s3cret" not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
+    for name in ("audit", "serve"):  # the other commands that open the store
+        args = ["audit", "--store", data["store"]["events_db"]] if name == "audit" else [
+            "serve", "-c", str(path), "--port", "0"]
+        proc = facetrack(*args, timeout=60)
+        assert proc.returncode != 0 and "s3cret" not in proc.stderr + proc.stdout, (name,
+                                                                                     proc.stderr)
 
 
 def test_the_view_off_loopback_needs_its_token(live_clip: Path, tmp_path: Path) -> None:
