@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel, Field
@@ -115,15 +115,17 @@ def rename(name: str, body: Rename, svc: Svc, who: Operator) -> dict[str, Any]:
 
 
 @router.delete("/{name:path}")
-def remove(name: str, svc: Svc, who: Admin) -> dict[str, Any]:
+def remove(name: str, svc: Svc, who: Admin,
+           subject_clips: Literal["delete", "blur"] = "delete") -> dict[str, Any]:
     """Erase a person everywhere (``facetrack db forget``): their examples, their name and id
-    in every event (made "erased"), the clips of their alerts; the answer is the receipt.
-    The audit log records the erasure by id, without the name."""
+    in every event (made "erased"), the clips of their alerts (``subject_clips``: deleted, or
+    kept with every face blurred); the answer is the receipt. The audit log records the
+    erasure by id, without the name."""
     from facetrack.api.clips import browser
     from facetrack.privacy.erase import forget
 
     return forget(name, _db(svc), svc.events, browser(svc), svc.config.store.events_jsonl,
-                  svc.accounts, who.actor, who.address).to_json()
+                  svc.accounts, who.actor, who.address, clip_action=subject_clips).to_json()
 
 
 class FromClip(BaseModel):

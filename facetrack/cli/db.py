@@ -8,7 +8,7 @@ import sys
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -243,11 +243,15 @@ def db_forget(
         "--events-jsonl", help="events.jsonl file to rewrite; default: the config's.")] = None,
     receipt: Annotated[Path | None, typer.Option(
         "--receipt", help="Also write the erasure receipt (JSON) to this file.")] = None,
+    subject_clips: Annotated[Literal["delete", "blur"], typer.Option(
+        "--subject-clips", help="The clips whose alert was about them: deleted, or kept with "
+        "every face blurred.")] = "delete",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (a terminal asks).")] = False,
 ) -> None:
     """Erase a person everywhere: their embeddings, their name and id in every event (made
-    "erased"), the clips whose alert was about them, with the files rewritten so no byte of
-    them is left; prints a receipt of what was removed (docs/privacy.md)."""
+    "erased"), the clips whose alert was about them (deleted, or blurred), with the files
+    rewritten so no byte of them is left; prints a receipt of what was removed
+    (docs/privacy.md)."""
     with exit_codes(), ExitStack() as stack:
         database = stack.enter_context(_database(db, create=False))
         person = database.person(name)
@@ -261,7 +265,7 @@ def db_forget(
         from facetrack.privacy.erase import forget
 
         done = forget(person.name, database, store, clip_store, events_jsonl or config_jsonl,
-                      accounts, cli_actor())
+                      accounts, cli_actor(), clip_action=subject_clips)
         if receipt is not None:
             from facetrack.storage.atomic import write_atomically
 
@@ -297,7 +301,8 @@ def _receipt_line(r: Any) -> str:
     note = "" if r.files_rewritten else "; another process has a file open: the last traces " \
         "leave its WAL when it closes it"
     return (f"erased {r.person!r} (id {r.person_id}): {r.embeddings} embeddings, {where}, "
-            f"{len(r.clips_deleted)} clips deleted, {len(r.clips_rewritten)} clip sidecars "
+            f"{len(r.clips_deleted)} clips deleted, {len(r.clips_blurred)} blurred, "
+            f"{len(r.clips_rewritten)} clip sidecars "
             f"rewritten; {r.audit_entries_kept} audit entries kept{note}")
 
 

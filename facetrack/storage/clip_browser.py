@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,6 +93,19 @@ class LocalClips:
             tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot rewrite clip {key} ({exc.strerror or exc})") from None
 
+    def replace_video(self, key: str, rewrite: Callable[[Path, Path], object]) -> None:
+        """``rewrite(video, new)`` writes a new video for the clip (erasure blurs it), which
+        then replaces the old one."""
+        video = self._path(key, ".mp4")
+        new = video.with_name(video.stem + ".part.mp4")
+        try:
+            rewrite(video, new)
+            new.replace(video)
+        except OSError as exc:
+            raise OutputError(f"cannot rewrite clip {key} ({exc.strerror or exc})") from None
+        finally:
+            new.unlink(missing_ok=True)
+
     def delete(self, key: str) -> None:
         video = self._path(key, ".mp4")
         try:
@@ -163,6 +176,21 @@ class S3Clips:
         self.client.put_object(Bucket=self.s3.bucket, Key=self._name(key, ".json"),
                                Body=json.dumps(meta, ensure_ascii=False).encode("utf-8"),
                                ContentType="application/json")
+
+    def replace_video(self, key: str, rewrite: Callable[[Path, Path], object]) -> None:
+        """The clip's video fetched to a private temporary folder, ``rewrite(video, new)``
+        there, ``new`` uploaded over it."""
+        import tempfile
+
+        size = self.head(key)
+        with tempfile.TemporaryDirectory(prefix="facetrack-clip-") as tmp:
+            video, new = Path(tmp) / "clip.mp4", Path(tmp) / "new.mp4"
+            with video.open("wb") as fh:
+                for chunk in self.read(key, 0, size - 1):
+                    fh.write(chunk)
+            rewrite(video, new)
+            self.client.upload_file(str(new), self.s3.bucket, self._name(key, ".mp4"),
+                                    ExtraArgs={"ContentType": "video/mp4"})
 
     def delete(self, key: str) -> None:
         self.head(key)

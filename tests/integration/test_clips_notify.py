@@ -43,14 +43,19 @@ def _result(i: int, camera: str = "cam") -> FrameResult:
     return FrameResult(Frame(image, camera, i, i / FPS), faces)
 
 
-def _alert(t: float, reason: str = "unknown_face", camera: str = "cam") -> Alert:
+def _alert(t: float, reason: str = "unknown_face", camera: str = "cam",
+           person: str | None = None) -> Alert:
     wall = f"2026-11-30T12:00:{t:06.3f}+00:00"
+    if person is not None:
+        return Alert(camera, int(t * FPS), t, 1, wall, reason="identity_matched",
+                     person_key="person:7", person_id=7, person=person)
     return Alert(camera, int(t * FPS), t, 1, wall, reason=reason, person_key="unknown:1")
 
 
 def _record(storage: LocalClipStorage | S3ClipStorage, alerts_at: dict[int, list[float]],
             frames: int, cfg: ClipsConfig, writer: ClipWriter | None = None,
             camera: str = "cam", gate: Callable[[int], None] | None = None,
+            people: dict[float, str] | None = None,
             ) -> tuple[ClipRecorder, ClipWriter, dict[float, str]]:
     """Frames through a camera's clip recorder, with alerts at the given frames whose clip
     links the alert stage's ``ClipPlan`` decided."""
@@ -61,7 +66,7 @@ def _record(storage: LocalClipStorage | S3ClipStorage, alerts_at: dict[int, list
     for i in range(frames):
         alerts = []
         for t in alerts_at.get(i, []):
-            alert = _alert(t, camera=camera)
+            alert = _alert(t, camera=camera, person=(people or {}).get(t))
             alert = alert.with_clip(plan.assign(alert))
             keys[t] = storage.links.key(alert.clip)
             alerts.append(alert)
@@ -269,6 +274,47 @@ def test_s3_outage_loses_no_clip(s3_env: None, moto: MotoServer, tmp_path: Path)
         assert all(f"ft/{k}.mp4" in keys and f"ft/{k}.json" in keys for k in later.values())
     finally:
         storage.close()
+
+
+def test_erasure_blurs_or_deletes_clips_on_s3(s3_env: None, moto: MotoServer,
+                                              tmp_path: Path) -> None:
+    """``facetrack db forget --subject-clips blur`` on S3 storage: the clip of the alert about
+    the person is fetched, re-encoded with every face blurred, uploaded over the old one and
+    its sidecar rewritten; ``delete`` removes both objects; the other clip is left alone."""
+    from facetrack.privacy.erase import Receipt, _clips
+    from facetrack.storage.clip_browser import S3Clips
+
+    moto.make_bucket("clips")
+    cfg = ClipStorageConfig(kind="s3", dir=tmp_path / "spool",
+                            s3={"bucket": "clips", "prefix": "ft/", "endpoint_url": moto.url})
+    storage = S3ClipStorage(cfg)
+    clips = ClipsConfig(enabled=True, pre_s=0.5, post_s=0.5, annotated=False)
+    try:
+        _, _, keys = _record(storage, {10: [1.0], 40: [4.0]}, 50, clips, people={1.0: "ann"})
+        assert storage.flush(10.0)
+    finally:
+        storage.close()
+    browser = S3Clips(cfg)
+    ann, other = keys[1.0], keys[4.0]
+    before = {k: b"".join(browser.read(k, 0, browser.head(k) - 1)) for k in (ann, other)}
+    receipt = Receipt("ann", 7, "now")
+    _clips(browser, 7, "ann", receipt, "blur")
+    assert receipt.clips_blurred == [ann] and receipt.clips_deleted == []
+    after = b"".join(browser.read(ann, 0, browser.head(ann) - 1))
+    assert after != before[ann]
+    (tmp_path / "blurred.mp4").write_bytes(after)
+    assert _mp4_frames(tmp_path / "blurred.mp4")[0] == _mp4_frames(
+        _saved(tmp_path / "old.mp4", before[ann]))[0]
+    assert "ann" not in json.dumps(browser.meta(ann))
+    assert b"".join(browser.read(other, 0, browser.head(other) - 1)) == before[other]
+    _clips(browser, 7, "erased", receipt, "delete")
+    assert ann in receipt.clips_deleted
+    assert all(not k.startswith(f"ft/{ann}") for k in moto.keys("clips"))
+
+
+def _saved(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 # -- notifications: a real SMTP server and a real webhook receiver ---------------------------

@@ -34,7 +34,9 @@ def _vectors(db: Path, name: str) -> list[bytes]:
             "WHERE p.name = ?", (name,))]
 
 
-def test_forget_erases_a_person_from_every_file(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("subject_clips", ["delete", "blur"])
+def test_forget_erases_a_person_from_every_file(data_dir: Path, tmp_path: Path,
+                                                subject_clips: str) -> None:
     seq = data_dir / "synth_tracks" / "synth01"
     photos = sorted((seq / "enrollment").glob("*.jpg"))
     assert len(photos) == 2
@@ -64,12 +66,14 @@ def test_forget_erases_a_person_from_every_file(data_dir: Path, tmp_path: Path) 
 
     receipt = tmp_path / "receipt.json"
     proc = facetrack("db", "forget", gone, "--db", str(db), "--config", str(config), "--yes",
-                     "--receipt", str(receipt))
+                     "--receipt", str(receipt), "--subject-clips", subject_clips)
     assert proc.returncode == 0, proc.stderr
     done = json.loads(receipt.read_text())
     assert done["person"] == gone and done["embeddings"] >= 1
     assert done["events_rewritten"] > 0 and done["events_file_rewritten"] > 0
-    assert len(done["clips_deleted"]) == 1 and done["files_rewritten"] is True
+    counted = {"delete": "clips_deleted", "blur": "clips_blurred"}[subject_clips]
+    assert len(done[counted]) == 1 and len(done["clips_deleted"] + done["clips_blurred"]) == 1
+    assert done["files_rewritten"] is True
     assert _hits(tmp_path, needles, skip | {receipt}) == []
 
     # the other person is untouched; the erased one reads "erased"
@@ -77,7 +81,12 @@ def test_forget_erases_a_person_from_every_file(data_dir: Path, tmp_path: Path) 
         alerts = store.query(kind="alert")
     assert sorted(a["person"] for a in alerts) == sorted([kept, "erased"])
     erased_clips = {a["clip"] for a in alerts if a["person"] == "erased"}
-    assert erased_clips and not any(Path(c).exists() for c in erased_clips)
+    if subject_clips == "delete":
+        assert erased_clips and not any(Path(c).exists() for c in erased_clips)
+    else:  # kept as evidence, every face blurred
+        assert erased_clips and all(Path(c).is_file() for c in erased_clips)
+        check = facetrack("privacy-check", *erased_clips)
+        assert check.returncode == 0 and check.stdout == "", check.stdout
     # a clip of the other person's alert stays, unless it was the same clip (one clip holds
     # every alert that falls in it)
     assert all(Path(a["clip"]).is_file() for a in alerts if a["clip"] not in erased_clips)
