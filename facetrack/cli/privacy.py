@@ -14,8 +14,9 @@ from facetrack.config import printable
 
 def privacy_check(
     paths: Annotated[list[str], typer.Argument(help="Folders or files a run wrote (output "
-                                               "folders, events.db, clips/, logs), or a "
-                                               "PostgreSQL store's URL.")],
+                                               "folders, events.db, clips/, logs), a "
+                                               "PostgreSQL store's URL or s3://BUCKET/PREFIX."
+                                               )],
     mode: Annotated[Literal["anonymous", "pseudonymous", "identified"], typer.Option(
         "--mode", help="The privacy mode they were written under.")] = "anonymous",
 ) -> None:
@@ -26,7 +27,8 @@ def privacy_check(
     from facetrack.storage.sql import is_database_url
 
     with exit_codes():
-        missing = [p for p in paths if not is_database_url(p) and not Path(p).exists()]
+        missing = [p for p in paths if not is_database_url(p) and not p.startswith("s3://")
+                   and not Path(p).exists()]
         if missing:
             raise fail(f"{missing[0]}: no such file or folder", 2)
         checker = Checker()

@@ -4,7 +4,8 @@ biometric): a picture with a readable face in it (images and videos, checked
 with facetrack's own face detector: a blurred face does not fire it), an embedding (a
 ``embeddings`` table with rows, a blob or a JSON array that looks like a unit float vector),
 a name (a ``person`` field or column with a value). Databases are SQLite files or
-PostgreSQL stores given by URL: every row of every table. ``identified`` allows all of these
+PostgreSQL stores given by URL: every row of every table. An S3 prefix (``s3://BUCKET/PREFIX``,
+where clips go) is read object by object. ``identified`` allows all of these
 (the scan then only lists them). Findings are lines ``path: what``.
 """
 
@@ -62,9 +63,15 @@ class Checker:
         return self._detector
 
     def scan(self, root: Path | str) -> Iterator[Finding]:
-        """Everything under a folder, one file, or a store's URL (postgresql://...)."""
+        """Everything under a folder, one file, a bucket's prefix (s3://BUCKET/PREFIX) or a
+        store's URL (postgresql://...)."""
         from facetrack.storage.sql import is_database_url
 
+        if str(root).startswith("s3://"):
+            for name, path in s3_objects(str(root)):
+                for f in self.file(path):
+                    yield Finding(name, f.what)
+            return
         if is_database_url(root):
             yield from database(str(root))  # DatabaseError when it cannot be read
             return
@@ -108,6 +115,34 @@ class Checker:
                         return
         except (av.error.FFmpegError, OSError) as exc:
             yield Finding(str(path), f"not readable as a video ({exc})")
+
+
+def s3_objects(url: str) -> Iterator[tuple[str, Path]]:
+    """Each object under ``s3://BUCKET/PREFIX`` (credentials and ``AWS_ENDPOINT_URL`` from the
+    environment, as boto3 reads them), fetched one at a time into a private temporary folder:
+    (its s3:// name, the local copy, kept until the next)."""
+    import tempfile
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from facetrack.errors import InputError
+
+    bucket, _, prefix = url[len("s3://"):].partition("/")
+    if not bucket:
+        raise InputError(f"{url}: give s3://BUCKET or s3://BUCKET/PREFIX")
+    client = boto3.client("s3")
+    try:
+        with tempfile.TemporaryDirectory(prefix="facetrack-check-") as tmp:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                          Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    local = Path(tmp) / f"object{Path(obj['Key']).suffix}"
+                    client.download_file(bucket, obj["Key"], str(local))
+                    yield f"s3://{bucket}/{obj['Key']}", local
+    except (BotoCoreError, ClientError) as exc:
+        raise InputError(f"{url}: cannot read the bucket ({str(exc).splitlines()[0]})"
+                         ) from None
 
 
 def _is_sqlite(path: Path) -> bool:

@@ -32,6 +32,7 @@ from facetrack.storage.clips import (
     S3ClipStorage,
     make_clip_storage,
 )
+from tests.builders import assert_one_line_error, facetrack
 from tests.integration.servers import WebhookReceiver, free_port, require, wait_port
 
 FPS = 10.0
@@ -296,6 +297,11 @@ def test_erasure_blurs_or_deletes_clips_on_s3(s3_env: None, moto: MotoServer,
         storage.close()
     browser = S3Clips(cfg)
     ann, other = keys[1.0], keys[4.0]
+    env = {"AWS_ENDPOINT_URL": moto.url}
+    found = facetrack("privacy-check", "s3://clips/ft/", env=env)
+    assert found.returncode == 1, found.stderr
+    assert [json.loads(line) for line in found.stdout.splitlines()] == [
+        {"path": f"s3://clips/ft/{ann}.json", "what": "a person's name"}]
     before = {k: b"".join(browser.read(k, 0, browser.head(k) - 1)) for k in (ann, other)}
     receipt = Receipt("ann", 7, "now")
     _clips(browser, 7, "ann", receipt, "blur")
@@ -307,6 +313,10 @@ def test_erasure_blurs_or_deletes_clips_on_s3(s3_env: None, moto: MotoServer,
         _saved(tmp_path / "old.mp4", before[ann]))[0]
     assert "ann" not in json.dumps(browser.meta(ann))
     assert b"".join(browser.read(other, 0, browser.head(other) - 1)) == before[other]
+    clean = facetrack("privacy-check", "s3://clips/ft/", env=env)
+    assert clean.returncode == 0 and clean.stdout == "", clean.stderr
+    assert_one_line_error(facetrack("privacy-check", "s3://nobucket/x", env=env), 2,
+                          "cannot read the bucket")
     _clips(browser, 7, "erased", receipt, "delete")
     assert ann in receipt.clips_deleted
     assert all(not k.startswith(f"ft/{ann}") for k in moto.keys("clips"))
