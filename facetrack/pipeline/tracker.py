@@ -96,7 +96,8 @@ class FaceTracker:
         rec = self.config.recognition
         # recognition is opt-in: with it off no embedding model is even loaded
         self._embedder: Embedder | None = None
-        self._pseudonymous = self.config.privacy_mode == "pseudonymous"
+        # find_faces_in_file (``embed``) wants the vectors themselves: no visitor stage
+        self._pseudonymous = self.config.privacy_mode == "pseudonymous" and not embed
         if rec.enabled or embed or self._pseudonymous:
             self._embedder = embedder if embedder is not None else make_embedder(rec.embedder)
         self._identity: IdentityStage | None = None
