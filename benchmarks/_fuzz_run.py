@@ -234,6 +234,20 @@ def _cli_outcome(args: list[str], folder: Path) -> tuple[str, str]:
     return "crash", f"exit {proc.returncode}: {' | '.join(lines)[:300]}"
 
 
+def peak_rss_mb() -> int:
+    """This process's own peak resident memory: /proc's VmHWM (its address space's high-water
+    mark). Not ``ru_maxrss``: Linux keeps that across exec, so a child spawned by a large
+    process (a 1.8 GB test run) reports the parent's peak as its own."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def _worker(conn: Any, name: str, data: str, work: str, seed: int, start: int, stop: int,
             cli_every: int) -> None:
     """The child: make and run inputs ``start..stop-1``, reporting each to the parent."""
@@ -255,8 +269,7 @@ def _worker(conn: Any, name: str, data: str, work: str, seed: int, start: int, s
         seconds = time.perf_counter() - t0
         args = target.cli(inp, folder) if cli_every and index % cli_every == 0 else None
         cli = _cli_outcome(args, folder) if args else None
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        conn.send(("done", index, outcome, detail, seconds, rss, cli))
+        conn.send(("done", index, outcome, detail, seconds, peak_rss_mb(), cli))
         shutil.rmtree(folder, ignore_errors=True)
     conn.send(("end",))
 

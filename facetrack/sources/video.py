@@ -94,8 +94,8 @@ class VideoFileSource(Closing):
             self.frames_read = index
         if index == 0:
             raise InputError(f"{self._path}: video has no decodable frames")
-        undecoded = (f"{self.skipped} packets could not be decoded (damaged, or frames over "
-                     f"{MAX_VIDEO_PIXELS / 1e6:.0f} million pixels)")
+        undecoded = (f"{self.skipped} packets could not be decoded and were skipped (damaged, "
+                     f"or frames over {MAX_VIDEO_PIXELS / 1e6:.0f} million pixels)")
         if self._ended_early(index, timestamp):
             raise DecodeError(
                 f"{self._path}: video ended at frame {index} but its header declares "
@@ -103,8 +103,8 @@ class VideoFileSource(Closing):
                 f"({undecoded if self.skipped else 'truncated file?'})", frame=index)
         if self.skipped:
             raise DamagedInputError(
-                f"{self._path}: {undecoded} and were skipped; the other {index} frames were "
-                "processed", frame=index)
+                f"{self._path}: {undecoded}; the other {index} frames were processed",
+                frame=index)
 
     def _frames(self) -> Iterator[Any]:
         """Decoded frames, packet by packet; damaged packets are skipped and counted."""
