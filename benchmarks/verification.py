@@ -295,8 +295,29 @@ def _false_accepts(result: dict[str, Any], threshold: float) -> int:
     return sum(1 for v, y in pairs if y == 0 and v is not None and v >= threshold)
 
 
+def api_accuracy(dataset: str, limit: int | None) -> dict[str, Any]:
+    """``FaceRecognizer.verify`` given each pair's images as they are (no benchmark padding),
+    at the configured threshold: what a user calling the API gets."""
+    from facetrack.errors import InputError
+    from facetrack.recognition.recognizer import FaceRecognizer
+
+    recognizer = FaceRecognizer()
+    pairs = load_pairs(dataset, limit)
+    right = no_face = 0
+    for p in pairs:
+        try:
+            right += recognizer.verify(data_root() / dataset / p.image1,
+                                       data_root() / dataset / p.image2).same == p.same
+        except InputError:
+            no_face += 1
+    return {"dataset": dataset, "pairs": len(pairs), "accuracy": right / len(pairs),
+            "no_face": no_face}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--api", action="store_true",
+                        help="only FaceRecognizer.verify on the images as they are")
     parser.add_argument("--limit", type=int, default=None, help="first N pairs of each dataset")
     parser.add_argument("--dataset", choices=DATASETS, action="append", default=None,
                         help="only this dataset (repeatable; default: both)")
@@ -304,6 +325,11 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None,
                         help="YAML config whose recognition embedder is measured (default SFace)")
     args = parser.parse_args()
+    if args.api:
+        print_table(["dataset", "pairs", "FaceRecognizer.verify accuracy", "no face"],
+                    [[r["dataset"], r["pairs"], r["accuracy"], r["no_face"]] for r in
+                     (api_accuracy(name, args.limit) for name in args.dataset or DATASETS)])
+        return
     if args.config is not None:
         EMBEDDER.append(make_embedder(TrackerConfig.from_yaml(args.config).recognition.embedder))
     t0 = time.perf_counter()

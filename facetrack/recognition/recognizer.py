@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -25,6 +26,12 @@ from facetrack.sources.images import read_image
 
 FloatArray = npt.NDArray[np.float32]
 ImageLike = str | Path | npt.NDArray[np.uint8]
+
+#: a face at least this share of its image's height makes the image a tight crop (verify):
+#: lfw_pairs scores the same with any value from 0.4 to 0.65 (docs/benchmarks.md)
+TIGHT_CROP = 0.5
+#: the black border added around a tight crop, as a share of its long side on every side
+CROP_BORDER = 0.3
 
 
 @dataclass(frozen=True)
@@ -173,17 +180,44 @@ class FaceRecognizer:
         )
 
     def verify(self, image_a: ImageLike, image_b: ImageLike) -> Verification:
-        """Cosine similarity of the most prominent face (largest x score) of each image and
-        the same/different decision at the configured threshold."""
+        """Cosine similarity of the main face of each image and the same/different decision at
+        the configured threshold. The main face is the most prominent (largest x score); in a
+        tight crop (no face found, or one at least ``TIGHT_CROP`` of the image's height), the
+        face nearest the centre of the image with a border added (``main_face``)."""
         vectors = []
         for source in (image_a, image_b):
-            image, faces = self._detect((0, source))
-            if len(faces) == 0:
-                raise InputError(f"{_name(source)}: no face found")
-            best = int(np.argmax(faces.wh[:, 1] * faces.score))
-            vectors.append(self._embedder.embed(image, faces.keypoints[best:best + 1])[0])
+            image, keypoints = self.main_face(source)
+            vectors.append(self._embedder.embed(image, keypoints)[0])
         sim = float(vectors[0] @ vectors[1])
         return Verification(sim, sim >= self.threshold, self.threshold)
+
+    def main_face(self, source: ImageLike) -> tuple[npt.NDArray[np.uint8], FloatArray]:
+        """The image to embed from and the 5 keypoints (1, 5, 2) of its main face. A face that
+        fills its image (LFW-style crops) is missed or misplaced by the detector, which needs
+        context around it: such an image is searched again with a black border of
+        ``CROP_BORDER`` of its long side, and the face nearest the centre (in units of its own
+        size) is kept."""
+        image, faces = self._detect((0, source))
+        if len(faces) == 0 or float(faces.wh[:, 1].max()) >= TIGHT_CROP * image.shape[0]:
+            border = round(CROP_BORDER * max(image.shape[:2]))
+            padded = np.asarray(cv2.copyMakeBorder(image, border, border, border, border,
+                                                   cv2.BORDER_CONSTANT, value=(0, 0, 0)),
+                                np.uint8)
+            found = self._detector.detect(Frame(padded, "image", 0, 0.0))
+            if len(found):
+                k = _central(found, padded.shape[1], padded.shape[0])
+                return padded, found.keypoints[k:k + 1]
+        if len(faces) == 0:
+            raise InputError(f"{_name(source)}: no face found")
+        best = int(np.argmax(faces.wh[:, 1] * faces.score))
+        return image, faces.keypoints[best:best + 1]
+
+
+def _central(faces: Faces, width: int, height: int) -> int:
+    """The face whose centre is nearest the image's, in units of its own size."""
+    centres = (faces.xyxy[:, :2] + faces.xyxy[:, 2:]) / 2
+    dist = np.linalg.norm(centres - np.array([width / 2, height / 2]), axis=1)
+    return int(np.argmin(dist / np.sqrt(np.maximum(np.prod(faces.wh, axis=1), 1e-6))))
 
 
 def _name(source: ImageLike) -> str:
