@@ -52,3 +52,21 @@ def pg_url(postgres: object) -> str:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return base.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture()
+def s3_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture()
+def moto() -> Iterator[object]:
+    """A real S3-compatible server (moto's), one per test."""
+    from tests.integration.servers import MotoServer
+
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()

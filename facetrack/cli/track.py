@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from facetrack.cli.batch import is_batch, track_batch
 from facetrack.cli.common import exit_codes, progress_bar, stop_signals_as_interrupt
 from facetrack.config import ConfigError, TrackerConfig, load_yaml, override, printable
 from facetrack.pipeline.jobs import track_file
@@ -16,7 +17,10 @@ from facetrack.pipeline.jobs import track_file
 
 def track(
     source: Annotated[
-        Path, typer.Argument(help="Video file (mp4/avi/mkv/mov), folder of images, or an image.")
+        list[str], typer.Argument(help="Video file (mp4/avi/mkv/mov), folder of images, or an "
+                                  "image; or several, a folder of videos, a quoted glob or "
+                                  "s3://BUCKET/PREFIX (one output folder each).",
+                                  show_default=False)
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")],
     video: Annotated[bool, typer.Option("--video", help="Also write annotated.mp4.")] = False,
@@ -48,18 +52,27 @@ def track(
         Path | None, typer.Option("--targets", help="YAML with the targets, zones and lines "
                                   "of --analytics (docs/audience.md).")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Track the inputs on this many local "
+                                 "processes (default: one per core).", show_default=False)
+    ] = None,
+    ray: Annotated[
+        str | None, typer.Option("--ray", metavar="ADDRESS", help="Track the inputs on a Ray "
+                                 "cluster: HOST:PORT of its head, `auto` (the cluster this "
+                                 "machine joined) or `local` (a new one here); needs "
+                                 "facetrack[ray].", show_default=False)
+    ] = None,
 ) -> None:
-    """Track every face in SOURCE; write faces.jsonl and tracks.csv/json to --out."""
+    """Track every face in SOURCE; write faces.jsonl and tracks.csv/json to --out (several
+    inputs: one folder each in --out, and index.csv)."""
     with exit_codes(results=out), stop_signals_as_interrupt():
-        cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
-        if recognize or db is not None:
-            cfg = _with_recognition(cfg, recognize, db)
-        if independent:
-            cfg = override(cfg, {"runtime.image_folder": "independent"})
-        if analytics or targets is not None:
-            cfg = with_analytics(cfg, analytics, targets)
-        with progress_bar(source.name, enabled=not quiet) as progress:
-            run = track_file(source, out, cfg, video=video, mot=mot, thumbnails=thumbnails,
+        cfg = _config(config, recognize, db, independent, analytics, targets)
+        if is_batch(source, workers, ray):
+            track_batch(source, out, cfg, workers=workers, ray=ray, video=video, mot=mot,
+                        thumbnails=thumbnails, quiet=quiet)
+            return
+        with progress_bar(Path(source[0]).name, enabled=not quiet) as progress:
+            run = track_file(source[0], out, cfg, video=video, mot=mot, thumbnails=thumbnails,
                              progress=progress)
     if sys.stdout.isatty():
         typer.echo(printable(f"{run.frames} frames, {run.tracks} tracks, {run.fps:.1f} fps -> "
@@ -68,6 +81,19 @@ def track(
         import json
 
         typer.echo(json.dumps(asdict(run), ensure_ascii=False))
+
+
+def _config(config: Path | None, recognize: bool, db: str | None, independent: bool,
+            analytics: bool, targets: Path | None) -> TrackerConfig:
+    """The run's config: the file's, then the command line's switches."""
+    cfg = TrackerConfig.from_yaml(config) if config is not None else TrackerConfig()
+    if recognize or db is not None:
+        cfg = _with_recognition(cfg, recognize, db)
+    if independent:
+        cfg = override(cfg, {"runtime.image_folder": "independent"})
+    if analytics or targets is not None:
+        cfg = with_analytics(cfg, analytics, targets)
+    return cfg
 
 
 def with_analytics(cfg: TrackerConfig, analytics: bool, targets: Path | None

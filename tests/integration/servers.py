@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -314,3 +315,87 @@ class PostgresServer:
 
     def close(self) -> None:
         self.stop()
+
+
+class MotoServer:
+    def __init__(self) -> None:
+        exe = shutil.which("moto_server") or str(Path(os.sys.executable).parent / "moto_server")
+        require(Path(exe).exists(), "moto_server (moto[server])")
+        self.exe, self.port = exe, free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.exe, "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, 20)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def make_bucket(self, name: str) -> None:
+        import boto3
+
+        boto3.client("s3", endpoint_url=self.url).create_bucket(Bucket=name)
+
+    def keys(self, name: str) -> list[str]:
+        import boto3
+
+        out = boto3.client("s3", endpoint_url=self.url).list_objects_v2(Bucket=name)
+        return sorted(o["Key"] for o in out.get("Contents", []))
+
+
+class RayCluster:
+    """A real Ray cluster on this machine: a head with no CPU of its own and ``workers``
+    worker nodes of one CPU each, every one a ``ray start --block`` process (stopping it
+    stops that node's processes)."""
+
+    def __init__(self, workers: int = 2, timeout: float = 90.0) -> None:
+        exe = Path(sys.executable).parent / "ray"
+        require(exe.exists(), "ray (facetrack[ray])")
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        common = ["--block", "--disable-usage-stats"]
+        self.nodes = [subprocess.Popen(
+            [str(exe), "start", "--head", "--port", str(self.port), "--num-cpus", "0",
+             "--include-dashboard=false", "--node-ip-address", "127.0.0.1", *common],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+        try:
+            wait_port(self.port, timeout)
+            for n in range(1, workers + 1):  # one at a time: nodes starting together clash
+                self.nodes.append(subprocess.Popen(
+                    [str(exe), "start", "--address", self.address, "--num-cpus", "1",
+                     "--node-ip-address", "127.0.0.1", *common],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+                self._wait_for_cpus(n, timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_for_cpus(self, cpus: int, timeout: float) -> None:
+        exe = Path(sys.executable).parent / "ray"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = subprocess.run([str(exe), "status", "--address", self.address],
+                                    capture_output=True, text=True, timeout=30)
+            if f"/{cpus}.0 CPU" in status.stdout:
+                return
+            if any(p.poll() is not None for p in self.nodes):
+                raise RuntimeError("a Ray node exited while starting")
+            time.sleep(1)
+        raise TimeoutError(f"the Ray cluster did not reach {cpus} CPUs in {timeout:.0f} s")
+
+    def close(self) -> None:
+        for proc in reversed(self.nodes):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.nodes:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -33,7 +31,7 @@ from facetrack.storage.clips import (
     make_clip_storage,
 )
 from tests.builders import assert_one_line_error, facetrack
-from tests.integration.servers import WebhookReceiver, free_port, require, wait_port
+from tests.integration.servers import MotoServer, WebhookReceiver, free_port
 
 FPS = 10.0
 
@@ -203,52 +201,6 @@ def test_unwritable_clip_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 # -- S3: a real S3-compatible server (moto) that goes down and comes back -------------------
-
-
-@pytest.fixture()
-def s3_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-
-
-class MotoServer:
-    def __init__(self) -> None:
-        exe = shutil.which("moto_server") or str(Path(os.sys.executable).parent / "moto_server")
-        require(Path(exe).exists(), "moto_server (moto[server])")
-        self.exe, self.port = exe, free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([self.exe, "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port, 20)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-    def make_bucket(self, name: str) -> None:
-        import boto3
-
-        boto3.client("s3", endpoint_url=self.url).create_bucket(Bucket=name)
-
-    def keys(self, name: str) -> list[str]:
-        import boto3
-
-        out = boto3.client("s3", endpoint_url=self.url).list_objects_v2(Bucket=name)
-        return sorted(o["Key"] for o in out.get("Contents", []))
-
-
-@pytest.fixture()
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_s3_outage_loses_no_clip(s3_env: None, moto: MotoServer, tmp_path: Path) -> None:

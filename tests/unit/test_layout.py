@@ -16,7 +16,7 @@ STARTS = re.compile(
     r"threading\.Thread\b|\bThread\(|\bmultiprocessing\.(get_context|Process|Pool)\b"
     r"|\bProcess\(|ProcessPoolExecutor|ThreadPoolExecutor|ThreadingHTTPServer|ThreadingMixIn"
     r"|start_http_server|serve_forever|\bimport _thread\b|\bos\.fork\b|subprocess\.Popen"
-    r"|asyncio\.run\b")
+    r"|asyncio\.run\b|\bray\.(init|remote)\b")
 
 
 def sources() -> list[Path]:
@@ -41,6 +41,7 @@ def test_the_check_would_catch_a_thread() -> None:
     assert STARTS.search("t = threading.Thread(target=f)")
     assert STARTS.search("ctx = multiprocessing.get_context('spawn')")
     assert STARTS.search("server = ThreadingHTTPServer(addr, Handler)")
+    assert STARTS.search("task = ray.remote(num_cpus=1)(run)")
     assert not STARTS.search("lock = threading.Lock()")
     assert not STARTS.search("self._thread.join(); check_same_thread=False")
 

@@ -1,0 +1,117 @@
+"""``track_many``: many inputs tracked on local worker processes or a Ray cluster, one output
+folder per input plus a combined index (``facetrack track A B ... --workers N | --ray``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from facetrack.config import TrackerConfig
+from facetrack.errors import InputError
+from facetrack.pipeline.batch import (
+    Input,
+    Job,
+    Outcome,
+    expand_inputs,
+    read_payload,
+    run_job,
+    save_files,
+    worker_count,
+    write_index,
+)
+
+#: ``progress(inputs_finished, inputs, outcome)`` after each input
+BatchProgress = Callable[[int, int, Outcome], None]
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """What ``track_many`` did: every input's outcome, in input order."""
+
+    out: str
+    outcomes: list[Outcome]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status != "done"]
+
+
+def track_many(
+    inputs: Sequence[str] | Sequence[Input],
+    out: str | Path,
+    config: TrackerConfig | None = None,
+    *,
+    workers: int | None = None,
+    ray: str | bool = False,
+    video: bool = False,
+    mot: bool = False,
+    thumbnails: bool = False,
+    progress: BatchProgress | None = None,
+) -> BatchRun:
+    """Track every input (files, folders, globs, ``s3://`` prefixes; see
+    ``facetrack.pipeline.batch``) into ``out/<name>/`` and write ``out/index.csv`` and
+    ``index.json``. ``workers``: local processes (default one per core); ``ray``: True for
+    this machine's Ray cluster (a new local one if none runs) or a ``HOST:PORT`` address.
+    Every input gets an outcome; the index is written whatever ends the run (Ctrl-C leaves
+    the inputs not finished as ``not run``)."""
+    from facetrack.pipeline.jobs import prepare_output
+
+    cfg = config if config is not None else TrackerConfig()
+    n = worker_count(workers)
+    items = [i if isinstance(i, Input) else None for i in inputs]
+    expanded = (expand_inputs([str(i) for i in inputs]) if None in items
+                else [i for i in items if i is not None])
+    cluster = _cluster(ray) if ray is not False else None
+    root = Path(out)
+    prepare_output(root)
+    jobs = [Job(i, str(root / i.folder), cfg.model_dump(mode="json"), video, mot, thumbnails)
+            for i in expanded]
+    outcomes = [Outcome(i.location, i.folder) for i in expanded]
+
+    def done(index: int, outcome: Outcome) -> None:
+        outcomes[index] = save_files(outcome, root / outcome.folder)
+        write_index(root, outcomes)
+        if progress is not None:
+            progress(sum(o.status != "not run" for o in outcomes), len(outcomes),
+                     outcomes[index])
+
+    write_index(root, outcomes)
+    try:
+        if cluster is not None:
+            from facetrack.runtime.ray_jobs import run_on_ray
+
+            run_on_ray(cluster, jobs, run_job, lambda job: read_payload(job.input.location),
+                       done, _lost)
+        else:
+            from facetrack.runtime.workers import run_in_processes
+
+            run_in_processes(jobs, n, run_job, done, _died)
+    finally:
+        write_index(root, outcomes)
+    return BatchRun(str(root), outcomes)
+
+
+def _cluster(ray: str | bool) -> object:
+    from facetrack.runtime.ray_jobs import connect
+
+    return connect(None if ray is True else str(ray))
+
+
+def _died(job: Job, attempts: int, code: int | None) -> Outcome:
+    return replace(Outcome(job.input.location, job.input.folder), status="failed",
+                   attempts=attempts,
+                   error=f"its worker process died {attempts} times (last exit code {code})")
+
+
+def _lost(job: Job, attempts: int, reason: str) -> Outcome:
+    return replace(Outcome(job.input.location, job.input.folder), status="failed",
+                   attempts=attempts, error=f"failed on the cluster, attempt {attempts} ({reason})")
+
+
+def check_workers(workers: int | None, ray: str | bool) -> None:
+    """``--workers`` and ``--ray`` are one choice; raise ``InputError`` on both."""
+    if workers is not None and ray is not False:
+        raise InputError("--workers and --ray are alternatives: Ray places the work itself "
+                         "(one CPU per input on every node)")
+    worker_count(workers)
