@@ -1,9 +1,10 @@
 """facetrack: find, track and analyse every face in a video.
 
-The public API: ``FaceTracker`` (and the jobs ``track_file``, ``find_faces_in_file``,
-``predict_stream``), ``Audience`` (audience windows from its results), ``FaceRecognizer``
-and ``FaceDatabase`` for recognition, ``Monitor`` for live cameras, the result types
-(``Frame``, ``Faces``, ``TrackSnapshot``, ``FrameResult``, events) and configs, and the errors.
+The public API: ``FaceTracker`` (and the jobs ``track_file``, ``track_many``,
+``find_faces_in_file``, ``predict_stream``), ``Audience`` (audience windows from its
+results), ``FaceRecognizer`` and ``FaceDatabase`` for recognition, ``Monitor`` for live
+cameras, the result types (``Frame``, ``Faces``, ``TrackSnapshot``, ``FrameResult``, events)
+and configs, and the errors.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from facetrack.frames import Frame, SourceInfo
     from facetrack.pipeline import FaceTracker
     from facetrack.pipeline.jobs import find_faces_in_file, predict_stream, track_file
+    from facetrack.pipeline.many import track_many
     from facetrack.recognition.gallery import FaceDatabase
     from facetrack.recognition.recognizer import FaceRecognizer
     from facetrack.results import FrameResult
@@ -39,6 +41,7 @@ _LAZY = {
     "find_faces_in_file": "facetrack.pipeline.jobs",
     "predict_stream": "facetrack.pipeline.jobs",
     "track_file": "facetrack.pipeline.jobs",
+    "track_many": "facetrack.pipeline.many",
     "FrameResult": "facetrack.results",
     "TrackSnapshot": "facetrack.tracks",
     "FaceDatabase": "facetrack.recognition.gallery",
@@ -80,4 +83,5 @@ __all__ = [
     "find_faces_in_file",
     "predict_stream",
     "track_file",
+    "track_many",
 ]

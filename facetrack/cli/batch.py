@@ -38,9 +38,8 @@ def is_batch(sources: Sequence[str], workers: int | None, ray: str | None) -> bo
 def track_batch(sources: Sequence[str], out: Path, cfg: TrackerConfig, *,
                 workers: int | None, ray: str | None, video: bool, mot: bool,
                 thumbnails: bool, quiet: bool) -> None:
-    from facetrack.pipeline.many import check_workers, track_many
+    from facetrack.pipeline.many import track_many
 
-    check_workers(workers, ray if ray is not None else False)
     with _inputs_bar(enabled=not quiet) as progress:
         run = track_many(sources, out, cfg, workers=workers,
                          ray=ray if ray is not None else False, video=video, mot=mot,

