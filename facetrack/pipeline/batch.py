@@ -205,6 +205,9 @@ def run_job(job: Job, attempt: int = 1, collect: bool = False,
             outcome.frames, outcome.tracks = exc.frame, _tracks_written(out)
         except FacetrackError as exc:
             outcome.status, outcome.error = "failed", _named(exc, source, job.input)
+        except KeyboardInterrupt:  # the batch was stopped: the files are ended and valid
+            outcome.status, outcome.error = "partial", "interrupted"
+            outcome.frames, outcome.tracks = _lines(out / "faces.jsonl"), _tracks_written(out)
         outcome.seconds = round(time.perf_counter() - t0, 3)
         outcome.fps = round(outcome.frames / outcome.seconds, 2) if outcome.seconds else 0.0
         if collect and out.is_dir():
@@ -215,9 +218,13 @@ def run_job(job: Job, attempt: int = 1, collect: bool = False,
 
 def _tracks_written(out: Path) -> int:
     """Rows of the tracks.csv a stopped run wrote."""
+    return max(0, _lines(out / "tracks.csv") - 1)
+
+
+def _lines(path: Path) -> int:
     try:
-        with (out / "tracks.csv").open(encoding="utf-8") as fh:
-            return max(0, sum(1 for _ in fh) - 1)
+        with path.open("rb") as fh:
+            return sum(1 for _ in fh)
     except OSError:
         return 0
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from facetrack.config import TrackerConfig
 from facetrack.errors import InputError
 from facetrack.pipeline.batch import (
-    Input,
     Job,
     Outcome,
     expand_inputs,
@@ -38,7 +37,7 @@ class BatchRun:
 
 
 def track_many(
-    inputs: Sequence[str] | Sequence[Input],
+    inputs: Sequence[str | Path],
     out: str | Path,
     config: TrackerConfig | None = None,
     *,
@@ -60,17 +59,18 @@ def track_many(
     check_workers(workers, ray)
     cfg = config if config is not None else TrackerConfig()
     n = worker_count(workers)
-    items = [i if isinstance(i, Input) else None for i in inputs]
-    expanded = (expand_inputs([str(i) for i in inputs]) if None in items
-                else [i for i in items if i is not None])
+    expanded = expand_inputs([str(i) for i in inputs])
     cluster = _cluster(ray) if ray is not False else None
     root = Path(out)
     prepare_output(root)
-    jobs = [Job(i, str(root / i.folder), cfg.model_dump(mode="json"), video, mot, thumbnails)
-            for i in expanded]
+    # the largest inputs first, so the batch does not end waiting on one long file
+    order = sorted(range(len(expanded)), key=lambda i: -_size(expanded[i].location))
+    jobs = [Job(expanded[i], str(root / expanded[i].folder), cfg.model_dump(mode="json"),
+                video, mot, thumbnails) for i in order]
     outcomes = [Outcome(i.location, i.folder) for i in expanded]
 
-    def done(index: int, outcome: Outcome) -> None:
+    def done(position: int, outcome: Outcome) -> None:
+        index = order[position]
         outcomes[index] = save_files(outcome, root / outcome.folder)
         write_index(root, outcomes)
         if progress is not None:
@@ -91,6 +91,17 @@ def track_many(
     finally:
         write_index(root, outcomes)
     return BatchRun(str(root), outcomes)
+
+
+def _size(location: str) -> int:
+    """Bytes of a local input (a folder: its files'); 0 for S3 and what cannot be read."""
+    path = Path(location)
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+        return path.stat().st_size if not location.startswith("s3://") else 0
+    except OSError:
+        return 0
 
 
 def _cluster(ray: str | bool) -> object:

@@ -13,9 +13,11 @@ as failed with the exit code. Nothing is dropped silently: every job ends with a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,19 +30,27 @@ log = logging.getLogger(__name__)
 
 #: attempts a job gets when its worker dies under it
 ATTEMPTS = 2
+#: seconds the running jobs get to end their files when the batch is stopped
+STOP_S = 20.0
 
 
 def _serve(conn: Connection, run: Callable[..., Any], cpus: list[int] | None) -> None:
-    """A worker's loop: (index, job, attempt) in, (index, outcome) out, until None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    """A worker's loop: (index, job, attempt) in, (index, outcome) out, until None. SIGTERM
+    (the parent stopping the batch) interrupts the job like Ctrl-C, so it finishes its files
+    and answers with what it did; Ctrl-C itself is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def stop(*_: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: nothing interrupts the cleanup
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
-    while True:
-        task = conn.recv()
-        if task is None:
-            return
-        index, job, attempt = task
-        conn.send((index, run(job, attempt)))
+    with contextlib.suppress(KeyboardInterrupt, EOFError, OSError):  # stopped: just end
+        while (task := conn.recv()) is not None:
+            index, job, attempt = task
+            conn.send((index, run(job, attempt)))
 
 
 def cpu_slices(workers: int) -> list[list[int] | None]:
@@ -102,6 +112,9 @@ class _Pool:
             if worker.process.is_alive():
                 worker.process.terminate()
                 worker.process.join(5)
+            if worker.process.is_alive():  # deaf to SIGTERM while ending its files
+                worker.process.kill()
+                worker.process.join(5)
             worker.conn.close()
 
 
@@ -110,8 +123,9 @@ def run_in_processes(jobs: Sequence[Any], workers: int, run: Callable[..., Any],
                      on_death: Callable[[Any, int, int | None], Any]) -> None:
     """Run ``run(job, attempt)`` for every job on ``workers`` processes; ``on_done(index,
     outcome)`` as each finishes (in completion order). A job whose worker died ``ATTEMPTS``
-    times gets ``on_death(job, attempts, exit code)`` as its outcome. Ctrl-C stops the
-    workers at once and is re-raised."""
+    times gets ``on_death(job, attempts, exit code)`` as its outcome. On Ctrl-C the running
+    jobs are interrupted (each ends its files and reports, ``STOP_S`` at most) and it is
+    re-raised; jobs not started get no outcome."""
     pool = _Pool(run, cpu_slices(workers))
     waiting = deque((i, job, 1) for i, job in enumerate(jobs))
     graceful = False
@@ -124,8 +138,30 @@ def run_in_processes(jobs: Sequence[Any], workers: int, run: Callable[..., Any],
                     idle.append(worker)
             idle += _collect(pool, waiting, on_done, on_death)
         graceful = True
+    except KeyboardInterrupt:
+        _interrupt(pool, on_done)
+        raise
     finally:
         pool.stop(graceful)
+
+
+def _interrupt(pool: _Pool, on_done: Callable[[int, Any], None]) -> None:
+    """Ask every running job to stop (SIGTERM) and take the answers that come in time."""
+    busy = [w for w in pool.workers if w.task is not None]
+    for worker in busy:
+        with contextlib.suppress(OSError):
+            os.kill(worker.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_S
+    while busy and time.monotonic() < deadline:
+        for conn in wait([w.conn for w in busy], deadline - time.monotonic()):
+            worker = next(w for w in busy if w.conn is conn)
+            busy.remove(worker)
+            try:
+                index, outcome = worker.conn.recv()
+            except (EOFError, OSError):
+                continue
+            worker.task = None
+            on_done(index, outcome)
 
 
 def _hand_out(pool: _Pool, worker: _Worker, waiting: deque[tuple[int, Any, int]]) -> _Worker:

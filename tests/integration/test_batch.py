@@ -102,6 +102,41 @@ def test_a_killed_worker_costs_one_retry_not_an_input(clips: dict[str, Path],
                 reference(clips, name) / f).read_bytes()
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_ctrl_c_keeps_what_was_done_and_ends_the_running_files(clips: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    import json
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        for name, clip in clips.items():
+            shutil.copy(clip, folder / f"{name}_{i}.mp4")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "track", str(folder), "-o",
+                             str(out), "--workers", "2", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            (p / "faces.jsonl").exists() and (p / "faces.jsonl").stat().st_size > 0
+            for p in (out.iterdir() if out.is_dir() else [])):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    rows = index(out)
+    assert len(rows) == 6
+    partial = [r for r in rows if r["status"] == "partial"]
+    assert partial and all(r["error"] == "interrupted" for r in partial), rows
+    assert {r["status"] for r in rows} <= {"done", "partial", "not run"}, rows
+    for r in partial:  # ended, not cut off: whole lines and the tracks' summaries
+        lines = (out / r["folder"] / "faces.jsonl").read_text().splitlines()
+        assert len(lines) == int(r["frames"]) > 0
+        assert all(json.loads(line)["frame"] == n for n, line in enumerate(lines))
+        assert (out / r["folder"] / "tracks.csv").read_text().startswith("track_id")
+
+
 def test_bad_input_is_one_line_before_any_work(clips: dict[str, Path],
                                                tmp_path: Path) -> None:
     out = tmp_path / "out"
