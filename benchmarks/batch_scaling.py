@@ -131,7 +131,7 @@ def main() -> None:
         pair = pair.replace("2 worker node(s)", "1 worker node(s)")
         ratio = base[pair] / t if pair != label and pair in base else float("nan")
         table.append((label, workers, round(t, 1), ratio))
-    print(f"{len(files)} synth sequences (1280x720, {args.runs} runs, medians)")
+    print(f"{len(files)} synth sequences (3 at 1280x720, 1 at 640x480; {args.runs} runs, medians)")
     print_table(["run", "workers", "wall s", "speed-up over 1 worker"], table)
 
 
