@@ -20,7 +20,7 @@ def track(
         list[str], typer.Argument(help="Video file (mp4/avi/mkv/mov), folder of images, or an "
                                   "image; or several, a folder of videos, a quoted glob or "
                                   "s3://BUCKET/PREFIX (one output folder each).",
-                                  show_default=False)
+                                  show_default=False, metavar="INPUT")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")],
     video: Annotated[bool, typer.Option("--video", help="Also write annotated.mp4.")] = False,
@@ -34,7 +34,7 @@ def track(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     independent: Annotated[
         bool,
-        typer.Option("--independent", help="SOURCE is a folder of unrelated photos: report "
+        typer.Option("--independent", help="INPUT is a folder of unrelated photos: report "
                      "every face of every image, do not track across images."),
     ] = False,
     recognize: Annotated[
@@ -60,10 +60,10 @@ def track(
         str | None, typer.Option("--ray", metavar="ADDRESS", help="Track the inputs on a Ray "
                                  "cluster: HOST:PORT of its head, `auto` (the cluster this "
                                  "machine joined) or `local` (a new one here); needs "
-                                 "facetrack[ray].", show_default=False)
+                                 "Ray (the `ray` extra).", show_default=False)
     ] = None,
 ) -> None:
-    """Track every face in SOURCE; write faces.jsonl and tracks.csv/json to --out (several
+    """Track every face in INPUT; write faces.jsonl and tracks.csv/json to --out (several
     inputs: one folder each in --out, and index.csv)."""
     with exit_codes(results=out), stop_signals_as_interrupt():
         cfg = _config(config, recognize, db, independent, analytics, targets)
