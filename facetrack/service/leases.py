@@ -70,10 +70,13 @@ class LeaseKeeper:
     def _loop(self) -> None:
         next_round = self.clock()
         while not self._stop.is_set():
-            if self.clock() >= next_round:
-                next_round = self.clock() + self.period
-                self.round()
-            self.enforce()
+            try:
+                if self.clock() >= next_round:
+                    next_round = self.clock() + self.period
+                    self.round()
+                self.enforce()
+            except Exception:  # a bug must not end the renewals of the cameras still running
+                log.exception("camera leases: a round failed")
             wake = min([next_round, *self.deadline.values()])
             self._stop.wait(min(self.period, max(0.05, wake - self.clock())))
 
@@ -129,7 +132,11 @@ class LeaseKeeper:
         if result.taken:
             names = [lease.camera for lease in result.taken]
             log.info("camera leases taken: %s (%s)", ", ".join(names), self.holder)
-            self.start(names)
+            try:
+                self.start(names)
+            except Exception:
+                log.exception("camera leases: starting %s failed; given back", ", ".join(names))
+                self._drop(names, give_back=True)
 
     def _drop(self, cameras: list[str], *, give_back: bool) -> None:
         self.stop(cameras)

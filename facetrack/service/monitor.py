@@ -181,7 +181,7 @@ class Monitor:
 
     def collector(self) -> Collector:
         return Collector(
-            self.counters,
+            self.running_counters,
             lambda: [*self.event_sinks, *(a.queue for a in self.audiences.values())],
             lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()},
             lambda: None if self.mqtt is None else self.mqtt.counters)
@@ -291,7 +291,7 @@ class Monitor:
 
     def running_counters(self) -> dict[str, CameraCounters]:
         """The counters of the cameras this monitor runs (with ``cluster:``, those it holds
-        a lease on): what it reports to the shared status table."""
+        a lease on): what it reports to the shared status table and to Prometheus."""
         counters = self.counters()
         if self.config.cluster is None:
             return counters
