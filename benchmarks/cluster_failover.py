@@ -6,16 +6,18 @@ and the time until the survivor holds and runs the dead one's cameras is measure
                                           [--fps-cap 5]
 
 Real parts: Debian's PostgreSQL in a temporary folder (tests/integration/servers.py), two
-monitor processes on one config, every camera the synth01 clip looped as a live source.
-Printed per run: the time from the kill to the survivor's take of the last orphaned camera
-(the lease table, the database's clock), to the first stored event of each taken camera (an
-event needs a face to appear, so this bounds the pick-up from above), and whether any camera
-ever had two holders at once (the lease history). Then the median and max of each.
+monitor processes on one config, every camera the synth01 clip looped as a live source. The
+kill comes at a random point of the lease rounds. Printed per run: the time from the kill to
+the survivor's take of the last orphaned camera (the lease table, the database's clock), to
+the first stored event of each taken camera (an event needs a face to appear, so this bounds
+the pick-up from above), and whether any camera ever had two holders at once (the lease
+history). Then the median and max of each.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import signal
 import statistics
 import subprocess
@@ -79,7 +81,8 @@ def one_run(server: PostgresServer, clip: Path, folder: Path, args: argparse.Nam
             share = sorted([p.pid for p in procs] * (args.cameras // 2))
             if not _wait(lambda: pids() == share, 90):
                 raise RuntimeError(f"the monitors did not split the cameras: {pids()}")
-            time.sleep(3)
+            # killed at a random point of the lease rounds (every lease_s / 3)
+            time.sleep(3 + random.uniform(0, args.lease_s / 3))
             victim, survivor = procs
             orphans = [c for c, h in leases.holders().items()
                        if h.split(":")[1] == str(victim.pid)]
