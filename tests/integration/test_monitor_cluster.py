@@ -91,3 +91,15 @@ def test_two_monitors_share_the_cameras_and_survive_a_sigkill(
     assert written and not written - stored
     summary = json.loads((tmp_path / "b.log").read_text().strip().splitlines()[-1])
     assert all(summary[c]["processed"] > 0 for c in CAMS)
+    # what each monitor processed (its own events file) lies inside its own holdings, which
+    # never overlap: no camera was processed by both at once
+    for proc, name in ((a, "a"), (b, "b")):
+        spans = [(h["camera"], h["since"], h["until"]) for h in history
+                 if h["holder"].split(":")[1] == str(proc.pid)]
+        lines = (tmp_path / f"{name}.jsonl").read_text().split("\n")[:-1]  # complete ones
+        assert lines
+        for line in lines:
+            event = json.loads(line)
+            t = datetime.fromisoformat(event["wall_time"]).timestamp()
+            assert any(c == event["camera"] and since - 0.5 <= t <= until + 0.5
+                       for c, since, until in spans), (name, event)
