@@ -117,6 +117,17 @@ class MetricsConfig(Strict):
     log_every_s: float = Field(60.0, gt=0.0, description="Log per-camera counters this often.")
 
 
+class ClusterConfig(Strict):
+    """Several monitors, on one or several machines, share the cameras of one PostgreSQL
+    store: each lists every camera and runs those it holds a lease on (docs/monitor.md,
+    "Several monitors")."""
+
+    lease_s: float = Field(15.0, ge=3.0, le=600.0, description="A camera's lease lasts this "
+                           "long and is renewed every third of it; a monitor that dies leaves "
+                           "its cameras to the others within 4/3 of it (20 s by default), one "
+                           "that cannot reach the store stops them after 2/3 of it.")
+
+
 class ServerConfig(Strict):
     """What ``facetrack serve`` reads: the stores, and the cameras it shows (a monitor's
     config file works as it is; serve runs no camera)."""
@@ -134,6 +145,19 @@ class ServerConfig(Strict):
                                     "audience windows to an MQTT broker for Home Assistant "
                                     "(docs/mqtt.md; the monitor publishes, serve ignores it); "
                                     "null = off.")
+
+    cluster: ClusterConfig | None = Field(None, description="Share the cameras with the "
+                                          "other monitors on this PostgreSQL store by leases "
+                                          "(each camera runs on exactly one of them); null = "
+                                          "this monitor runs every camera.")
+
+    @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> ServerConfig:
+        if self.cluster is not None and "://" not in self.store.events_db:
+            raise ValueError("cluster needs a PostgreSQL store that every monitor reaches "
+                             "(store.events_db: postgresql://...); a SQLite store serves one "
+                             "monitor: remove cluster")
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> ServerConfig:

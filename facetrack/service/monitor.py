@@ -29,6 +29,7 @@ from facetrack.rules.alerts import AlertStage, ClipPlan
 from facetrack.rules.stage import RulesStage, default_rules, scene_rules
 from facetrack.runtime import spawn
 from facetrack.service.camera import Camera
+from facetrack.service.leases import LeaseKeeper
 from facetrack.service.metrics import CameraCounters, Collector, CountingSink, serve_metrics
 from facetrack.service.retention import RetentionKeeper
 from facetrack.service.status import StatusReporter
@@ -45,6 +46,7 @@ from facetrack.sinks.latest_frame import LatestFrame
 from facetrack.storage.audience import AudienceStore
 from facetrack.storage.cameras import CameraStatusStore
 from facetrack.storage.events import EventsJsonl, EventStore
+from facetrack.storage.leases import LeaseStore
 from facetrack.zones import zones_of
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,12 @@ class CallbackSink:
 
     def close(self) -> None:
         """Nothing held."""
+
+
+def _halt(camera: Camera) -> None:
+    """Tell one camera to stop (from any thread); its thread ends at its next frame."""
+    camera.stop.set()
+    camera.close_source()
 
 
 def _log_state(camera: str, state: str, reason: str | None) -> None:
@@ -96,6 +104,8 @@ class Monitor:
         self.api_port: int | None = None
         self.mqtt: Any = None  # the MQTT publisher (mqtt:)
         self.retention: RetentionKeeper | None = None  # old rows removed (retention:)
+        self.lease_holder: str | None = None  # this monitor in the lease table (cluster:)
+        self._run_stacks: dict[str, ExitStack] = {}  # cameras started by their lease
         self.cameras = {c.name: self._camera(c) for c in config.cameras}
 
     def _camera(self, cfg: CameraConfig) -> Camera:
@@ -109,7 +119,7 @@ class Monitor:
                               open_timeout=cfg.read_timeout_s, options=options,
                               on_state=_log_state)
 
-        camera = Camera(cfg.name, open_source, self._unbuilt, stop=self._stop,
+        camera = Camera(cfg.name, open_source, self._unbuilt, stop=threading.Event(),
                         play_once=not cfg.loop and LiveSource.plays_file(cfg.source))
         return camera
 
@@ -139,7 +149,7 @@ class Monitor:
     def stop(self) -> None:
         self._stop.set()
         for cam in self.cameras.values():
-            cam.close_source()
+            _halt(cam)
 
     def run(self, duration_s: float | None = None) -> dict[str, CameraCounters]:
         limit_malloc_arenas()
@@ -152,8 +162,7 @@ class Monitor:
             self._open_status(stack)
             self._open_retention(stack)
             self._open_api(stack)
-            for cam_cfg in self.config.cameras:
-                stack.enter_context(self._running(cam_cfg))
+            self._open_cameras(stack)
             self._watch(duration_s)
             self.stop()
         self._log_counters()
@@ -172,7 +181,7 @@ class Monitor:
 
     def collector(self) -> Collector:
         return Collector(
-            self.counters,
+            self.running_counters,
             lambda: [*self.event_sinks, *(a.queue for a in self.audiences.values())],
             lambda: {name: list(a.latest.values()) for name, a in self.audiences.items()},
             lambda: None if self.mqtt is None else self.mqtt.counters)
@@ -188,7 +197,7 @@ class Monitor:
     def _open_status(self, stack: ExitStack) -> None:
         """Report the cameras' states to the store (what `facetrack serve` shows)."""
         store = stack.enter_context(CameraStatusStore(self.config.store.events_db))
-        stack.callback(StatusReporter(store, self.counters).close)
+        stack.callback(StatusReporter(store, self.running_counters).close)
 
     def _open_retention(self, stack: ExitStack) -> None:
         """Old events and audience windows removed now and every ``retention.every_s``."""
@@ -248,6 +257,46 @@ class Monitor:
     def _open_clips(self, stack: ExitStack) -> None:
         self.clip_storage, self.clip_writer = open_clips(self.config, stack)
 
+    # -- the cameras ---------------------------------------------------------------------
+
+    def _open_cameras(self, stack: ExitStack) -> None:
+        """Every camera; with ``cluster:``, only those this monitor holds a lease on, as the
+        leases come and go (``facetrack.service.leases``)."""
+        cluster = self.config.cluster
+        if cluster is None:
+            for cam_cfg in self.config.cameras:
+                stack.enter_context(self._running(cam_cfg))
+            return
+        store = stack.enter_context(LeaseStore(self.config.store.events_db))
+        keeper = LeaseKeeper(store, list(self.cameras), cluster.lease_s,
+                             start=self._start_cameras, stop=self._stop_cameras)
+        self.lease_holder = keeper.holder
+        stack.callback(keeper.close)
+
+    def _start_cameras(self, names: list[str]) -> None:
+        by_name = {c.name: c for c in self.config.cameras}
+        for name in names:
+            if name not in self._run_stacks and not self._stop.is_set():
+                with ExitStack() as stack:
+                    stack.enter_context(self._running(by_name[name]))
+                    self._run_stacks[name] = stack.pop_all()
+
+    def _stop_cameras(self, names: list[str]) -> None:
+        for name in names:  # all told at once, then each waited for
+            _halt(self.cameras[name])
+        for name in names:
+            stack = self._run_stacks.pop(name, None)
+            if stack is not None:
+                stack.close()
+
+    def running_counters(self) -> dict[str, CameraCounters]:
+        """The counters of the cameras this monitor runs (with ``cluster:``, those it holds
+        a lease on): what it reports to the shared status table and to Prometheus."""
+        counters = self.counters()
+        if self.config.cluster is None:
+            return counters
+        return {name: counters[name] for name in list(self._run_stacks)}
+
     # -- one camera ----------------------------------------------------------------------
 
     @contextmanager
@@ -282,11 +331,12 @@ class Monitor:
         if self.mqtt is not None:
             outputs.sinks.append(self.mqtt.sink(cfg.name))
         camera.attach([*sinks, *outputs.sinks], owned=outputs.sinks)
+        camera.stop.clear()
         thread = spawn(camera.run, f"camera-{cfg.name}")
         try:
             yield
         finally:
-            self.stop()
+            _halt(camera)
             thread.join(timeout=30)
             if thread.is_alive():
                 log.error("camera %s: still busy 30 s after the stop; going on without it",

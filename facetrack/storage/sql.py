@@ -36,6 +36,10 @@ SCHEMA = sa.Table(
 )
 
 
+#: the PostgreSQL advisory lock that serialises schema changes (any constant of our own)
+SCHEMA_LOCK = 0x66616365
+
+
 def is_database_url(target: str | Path) -> bool:
     return "://" in str(target)
 
@@ -252,6 +256,10 @@ def open_table_store(target: str | Path, *, what: str, table: str, version: int,
     db = open_database(target, what=what, read_only=read_only)
     try:
         with transaction(db, write=not read_only) as conn:
+            if not read_only and not db.is_sqlite:
+                # monitors started together would race to create the same tables ("duplicate
+                # key ... pg_type"): one at a time (SQLite's BEGIN IMMEDIATE does this already)
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             found = schema_version(conn, table)
             if found is not None and found > version:
                 raise DatabaseError(f"{db.name}: {what} table {table!r} version {found} is "
