@@ -199,6 +199,14 @@ class RecognitionConfig(Strict):
         "lfw_pairs + deepface_pairs (docs/benchmarks.md). Raise it to trade missed "
         "recognitions for fewer false accepts.",
     )
+    index: Literal["auto", "exact", "approximate"] = Field(
+        "auto",
+        description="How the database is searched. `exact`: every embedding, each query (24 ms "
+        "at 1M). `approximate`: an 8-bit scan of each person's mean embedding, then the 32 best "
+        "people re-ranked exactly (3 ms at 1M; agrees with exact search on 99% of queries; "
+        "needs the [large-gallery] extra). `auto`: exact below 200,000 embeddings, else "
+        "approximate when faiss is installed (docs/benchmarks.md).",
+    )
     min_face_size: float = Field(
         40.0, ge=0.0,
         description="Faces shorter than this (pixels) are tracked but not embedded.",
