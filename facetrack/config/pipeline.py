@@ -201,11 +201,12 @@ class RecognitionConfig(Strict):
     )
     index: Literal["auto", "exact", "approximate"] = Field(
         "auto",
-        description="How the database is searched. `exact`: every embedding, each query (24 ms "
-        "at 1M). `approximate`: an 8-bit scan of each person's mean embedding, then the 32 best "
-        "people re-ranked exactly (3 ms at 1M; agrees with exact search on 99% of queries; "
-        "needs the [large-gallery] extra). `auto`: exact below 200,000 embeddings, else "
-        "approximate when faiss is installed (docs/benchmarks.md).",
+        description="How the face database is searched. `exact`: every embedding for each "
+        "face (23 ms a face at 1M embeddings). `approximate`: a scan of 32-byte codes of every "
+        "embedding shortlists 64, whose people are re-ranked exactly (2 ms at 1M, same answer "
+        "as exact search on 400 of 400 queries; needs the [large-gallery] extra). `auto`: exact "
+        "below 200,000 embeddings, else approximate when faiss is installed "
+        "(docs/benchmarks.md, \"A gallery of a million\").",
     )
     min_face_size: float = Field(
         40.0, ge=0.0,

@@ -1,20 +1,20 @@
-"""The approximate search index for large galleries: one quantised centroid per person, scanned
-in full, then an exact re-ranking of the best candidates over all their embeddings.
+"""The approximate search index for large galleries: a fast scan of compact codes of every
+embedding picks a shortlist, whose people are re-ranked exactly over all their embeddings.
 
-Why this shape (docs/benchmarks.md, "A gallery of a million"): at 1M embeddings of 200k people,
-exact search reads 488 MB a query (24 ms); faiss's inverted lists (IVF) and HNSW graphs, over
-the embeddings or over the people, missed the exact answer on 2-15% of queries at the probe
-counts that keep under 5 ms, because a new photo of a person (cosine 0.3-0.9 to their others)
-is no near-duplicate. A person's mean embedding is closer to a new photo of them than most of
-their single embeddings, and 8-bit codes of 200k means are 25 MB, scanned in about 3 ms: the
-32 best people by their mean are re-ranked exactly (their best embedding's cosine), so the
-returned person and similarity are always exact ones; only the choice of candidates is
-approximate. The trade-off: the scan is linear in the number of people (about 14 ns a person),
-so a gallery of a million people with one photo each takes about 14 ms a query.
+Why this shape (docs/benchmarks.md, "A gallery of a million"): at 1M embeddings exact search
+reads 488 MB a query (23 ms). faiss's inverted lists (IVF) over the embeddings, and an HNSW
+graph (usearch) or an 8-bit scan of people's mean embeddings, missed exact search's answer on
+3-11% of queries at the settings that stay under 5 ms: a new photo of a person (cosine 0.3-0.9
+to their others) is no near-duplicate, and a stranger's nearest embedding is anywhere. faiss's
+product-quantisation fast scan (``IndexPQFastScan``: 64 sub-vectors of 2 dimensions, 4 bits
+each, 32 bytes an embedding) reads 32 MB with SIMD lookups; the 64 best embeddings' people are
+then re-ranked exactly (their best embedding's cosine), so the returned person and similarity
+are always exact ones; only the shortlist is approximate.
 
-The index is changed in place by embedding id (``add``/``remove``): only the touched people's
-means are recomputed; nothing is retrained (the 8-bit range is the fixed -1..1 of unit vectors),
-so a removed person is gone from the next search.
+The index is changed in place by embedding id (``add``/``remove``): a removed embedding is gone
+from the next search. The codebooks are trained once, on a sample of the embeddings (padded with
+random unit vectors when there are few), and again, re-encoding everything, each time the index
+has grown fourfold since.
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ from facetrack.recognition.index import FloatArray, IntArray, Match
 
 log = logging.getLogger(__name__)
 
-#: people re-ranked exactly per query (or k, when more are asked for)
-CANDIDATES = 32
+#: embeddings shortlisted by the code scan; their people are re-ranked exactly
+SHORTLIST = 64
+#: product quantiser: sub-vectors of 2 dimensions, 4-bit codes (faiss's fast-scan layout)
+SUB_DIM, BITS = 2, 4
+#: embeddings the codebooks are trained on (at most; padded with random unit vectors to the min)
+TRAIN_MAX, TRAIN_MIN = 65_536, 1_024
 
 
 def load_faiss() -> Any:
@@ -44,32 +48,35 @@ def load_faiss() -> Any:
     return faiss
 
 
-def _unit_means(blocks: list[FloatArray]) -> FloatArray:
-    means = np.stack([b.sum(axis=0) for b in blocks]).astype(np.float32)
-    norms = np.linalg.norm(means, axis=1, keepdims=True)
-    return np.ascontiguousarray(means / np.maximum(norms, 1e-12), np.float32)
+def _training_sample(vectors: FloatArray, dim: int) -> FloatArray:
+    rng = np.random.default_rng(0)  # the same codebooks for the same gallery
+    if len(vectors) > TRAIN_MAX:
+        vectors = vectors[rng.choice(len(vectors), TRAIN_MAX, replace=False)]
+    if len(vectors) < TRAIN_MIN:
+        pad = rng.standard_normal((TRAIN_MIN - len(vectors), dim)).astype(np.float32)
+        vectors = np.concatenate([vectors, pad / np.linalg.norm(pad, axis=1, keepdims=True)])
+    return np.ascontiguousarray(vectors, np.float32)
 
 
 class PersonIndex:
-    """People's embeddings (exact, float32, per person) and a faiss 8-bit scan of their unit
-    means. ``candidates``: people re-ranked exactly per query (more: slower, closer to exact;
-    at least every person gives exact search's answers)."""
+    """People's embeddings (exact, float32, per person) and faiss's code scan over all of
+    them. ``shortlist``: embeddings whose people are re-ranked exactly per query (more: slower,
+    closer to exact; at least the number of embeddings gives exact search's answers)."""
 
-    def __init__(self, dim: int, names: Mapping[int, str], *, candidates: int = CANDIDATES
+    def __init__(self, dim: int, names: Mapping[int, str], *, shortlist: int = SHORTLIST
                  ) -> None:
-        faiss = load_faiss()
-        self.dim, self.candidates = dim, candidates
+        if dim % SUB_DIM:
+            raise ConfigError(f"recognition.index: approximate search needs an even "
+                              f"embedding size, got {dim}")
+        self._faiss_module = load_faiss()
+        self.dim, self.shortlist = dim, shortlist
         self.names: Mapping[int, str] = names
         self._blocks: dict[int, FloatArray] = {}  # person -> (n, dim) embeddings
         self._block_ids: dict[int, IntArray] = {}  # person -> (n,) embedding ids
         self._ids = np.zeros(0, np.int64)  # every embedding id, sorted
         self._owners = np.zeros(0, np.int64)  # the person of each id
-        quantiser = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit_uniform,
-                                               faiss.METRIC_INNER_PRODUCT)
-        # unit vectors: every component lies in -1..1, so the codes' range is fixed (no data
-        # to train on, nothing to retrain when people come and go)
-        quantiser.train(np.stack([np.ones(dim), -np.ones(dim)]).astype(np.float32))
-        self._faiss = faiss.IndexIDMap2(quantiser)
+        self._codes: Any = None  # faiss index of the codes, by embedding id
+        self._trained_on = 0
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -92,8 +99,7 @@ class PersonIndex:
         ids, person_ids, vectors = ids[order], person_ids[order], vectors[order]
         starts = np.flatnonzero(np.r_[True, person_ids[1:] != person_ids[:-1]])
         ends = np.r_[starts[1:], len(ids)]
-        touched = [int(p) for p in person_ids[starts]]
-        for p, s, e in zip(touched, starts, ends, strict=True):
+        for p, s, e in zip(person_ids[starts].tolist(), starts, ends, strict=True):
             old = self._blocks.get(p)
             self._blocks[p] = vectors[s:e] if old is None else np.concatenate([old, vectors[s:e]])
             old_ids = self._block_ids.get(p)
@@ -103,42 +109,50 @@ class PersonIndex:
         owners = np.concatenate([self._owners, person_ids])
         by_id = np.argsort(all_ids, kind="stable")
         self._ids, self._owners = all_ids[by_id], owners[by_id]
-        self._refresh(touched)
+        if self._codes is None or len(self) >= 4 * self._trained_on:
+            self._train()  # encodes everything
+        else:
+            self._codes.add_with_ids(np.ascontiguousarray(vectors, np.float32), ids)
 
     def remove(self, ids: IntArray) -> None:
         """Remove embeddings by id (unknown ids are ignored); a person left with none is gone."""
         hit = np.isin(self._ids, ids)
         if not hit.any():
             return
-        touched = [int(p) for p in np.unique(self._owners[hit])]
-        self._ids, self._owners = self._ids[~hit], self._owners[~hit]
-        for p in touched:
-            keep = ~np.isin(self._block_ids[p], ids)
+        gone = self._ids[hit]
+        for p in np.unique(self._owners[hit]).tolist():
+            keep = ~np.isin(self._block_ids[p], gone)
             self._blocks[p], self._block_ids[p] = self._blocks[p][keep], self._block_ids[p][keep]
             if not keep.any():
                 del self._blocks[p], self._block_ids[p]
-        self._refresh(touched)
+        self._ids, self._owners = self._ids[~hit], self._owners[~hit]
+        self._codes.remove_ids(gone)
 
-    def _refresh(self, touched: list[int]) -> None:
-        """Replace the touched people's means in the scan (removing the gone ones)."""
-        self._faiss.remove_ids(np.asarray(touched, np.int64))
-        alive = [p for p in touched if p in self._blocks]
-        if alive:
-            self._faiss.add_with_ids(_unit_means([self._blocks[p] for p in alive]),
-                                     np.asarray(alive, np.int64))
+    def _train(self) -> None:
+        """Train the codebooks on (a sample of) every embedding and encode them all."""
+        faiss = self._faiss_module
+        ids, _, vectors = self.arrays()
+        quantiser = faiss.IndexPQFastScan(self.dim, self.dim // SUB_DIM, BITS,
+                                          faiss.METRIC_INNER_PRODUCT)
+        quantiser.train(_training_sample(vectors, self.dim))
+        codes = faiss.IndexIDMap2(quantiser)
+        codes.add_with_ids(vectors, ids)
+        self._codes, self._trained_on = codes, max(len(ids), TRAIN_MIN // 4)
+        log.debug("search codebooks trained on %d embeddings", len(ids))
 
     def search(self, queries: FloatArray, k: int) -> list[list[Match]]:
         """For each query row, the ``k`` most similar people (exact cosine of their best
-        embedding), best first, among the candidates of the mean scan."""
+        embedding), best first, among the people of the shortlist."""
         if not self._blocks or len(queries) == 0:
             return [[] for _ in range(len(queries))]
-        n = min(max(self.candidates, k), self.people)
-        _, candidates = self._faiss.search(np.ascontiguousarray(queries, np.float32), n)
-        return [self._rerank(q, row, k) for q, row in zip(queries, candidates, strict=True)]
+        n = min(max(self.shortlist, k), len(self))
+        _, found = self._codes.search(np.ascontiguousarray(queries, np.float32), n)
+        return [self._rerank(q, row, k) for q, row in zip(queries, found, strict=True)]
 
-    def _rerank(self, query: FloatArray, candidates: IntArray, k: int) -> list[Match]:
-        people = np.sort(candidates[candidates >= 0])  # person order: exact search's ties
-        blocks = [self._blocks[int(p)] for p in people]
+    def _rerank(self, query: FloatArray, found: IntArray, k: int) -> list[Match]:
+        found = found[found >= 0]
+        people = np.unique(self._owners[np.searchsorted(self._ids, found)])  # exact's ties
+        blocks = [self._blocks[p] for p in people.tolist()]
         starts = np.cumsum([0, *(len(b) for b in blocks[:-1])])
         sims = np.maximum.reduceat(np.concatenate(blocks) @ query, starts)
         top = np.argsort(-sims, kind="stable")[:k]
@@ -154,9 +168,11 @@ class PersonIndex:
         ids = np.concatenate([self._block_ids[p][o] for p, o in zip(people, order, strict=True)])
         vectors = np.concatenate([self._blocks[p][o] for p, o in zip(people, order, strict=True)])
         owners = np.repeat(np.asarray(people, np.int64), [len(o) for o in order])
-        return ids, owners, vectors
+        return ids, owners, np.ascontiguousarray(vectors, np.float32)
 
     def memory_bytes(self) -> int:
-        """The embeddings, the ids and the 8-bit means (not Python's per-person overhead)."""
-        return int(sum(b.nbytes for b in self._blocks.values()) + 2 * self._ids.nbytes
-                   + self.people * (self.dim + 8))
+        """The embeddings, their ids (twice) and their codes (not Python's per-person
+        overhead)."""
+        per_code = self.dim // SUB_DIM * BITS // 8
+        return int(sum(b.nbytes for b in self._blocks.values())
+                   + len(self) * (2 * 8 + 8 + per_code))

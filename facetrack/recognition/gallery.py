@@ -230,8 +230,8 @@ class FaceDatabase(Closing):
 
     def _check_model(self, conn: sa.Connection, model_id: str, dim: int) -> bool:
         """True when the database already holds vectors (of this model)."""
-        if scalar(conn, sa.select(sa.func.count()).select_from(embeddings)) == 0:
-            return False
+        if conn.execute(sa.select(embeddings.c.id).limit(1)).first() is None:
+            return False  # (not a count: that reads every row on PostgreSQL, each search)
         stored = meta_of(conn)
         if stored.get("model_id") != model_id:
             raise ModelMismatchError(
@@ -373,8 +373,8 @@ class FaceDatabase(Closing):
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         queries = unit_rows(vectors, "query vectors", allow_empty=True)
-        self.check_model(model_id, queries.shape[1])
         with self._read() as conn:
+            self._check_model(conn, model_id, queries.shape[1])
             return self._search.search(conn, *self._change_key(conn), queries, k)
 
     def export(self, path: str | Path, *, overwrite: bool = False) -> Transfer:

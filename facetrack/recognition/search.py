@@ -120,10 +120,16 @@ class GallerySearch:
     def _sync(self, conn: sa.Connection, index: PersonIndex) -> None:
         """Bring ``index`` to the stored rows by id: no rebuild, only new rows are read."""
         current = stored_ids(conn)
-        gone = np.setdiff1d(index.ids, current, assume_unique=True)
-        new: npt.NDArray[np.int64] = np.setdiff1d(current, index.ids, assume_unique=True)
+        gone, new = _missing(index.ids, current), _missing(current, index.ids)
         index.remove(gone)
         index.names = load_names(conn)
         index.add(*load_rows(conn, index.dim, self.where, self._decode, new))
         log.debug("%s: search index synced (-%d +%d embeddings)", self.where, len(gone),
                   len(new))
+
+
+def _missing(ids: IntArray, other: IntArray) -> IntArray:
+    """The ``ids`` not in ``other`` (both ascending): binary search, no sort."""
+    at = np.minimum(np.searchsorted(other, ids), max(len(other) - 1, 0))
+    found: npt.NDArray[np.bool_] = (other[at] == ids) if len(other) else np.zeros(len(ids), bool)
+    return ids[~found]

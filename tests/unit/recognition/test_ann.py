@@ -50,9 +50,9 @@ def exact(ids: Ints, person_ids: Ints, vectors: Floats) -> VectorIndex:
     return VectorIndex(ids, person_ids, vectors, starts, person_ids[starts], names)
 
 
-def approximate(ids: Ints, person_ids: Ints, vectors: Floats, candidates: int = 8
+def approximate(ids: Ints, person_ids: Ints, vectors: Floats, shortlist: int = 16
                 ) -> PersonIndex:
-    index = PersonIndex(DIM, {int(p): f"p{p}" for p in person_ids}, candidates=candidates)
+    index = PersonIndex(DIM, {int(p): f"p{p}" for p in person_ids}, shortlist=shortlist)
     index.add(ids, person_ids, vectors)
     return index
 
@@ -81,7 +81,7 @@ def test_with_every_person_a_candidate_it_answers_as_exact_search() -> None:
     ids, person_ids, vectors, centres = gallery(60, seed=2)
     queries = np.concatenate([views(np.random.default_rng(3), centres), vectors[:20]])
     truth = exact(ids, person_ids, vectors).search(queries, 5)
-    got = approximate(ids, person_ids, vectors, candidates=60).search(queries, 5)
+    got = approximate(ids, person_ids, vectors, shortlist=10**4).search(queries, 5)
     assert [[m.person_id for m in r] for r in got] == [[m.person_id for m in r] for r in truth]
     assert np.allclose([[m.similarity for m in r] for r in got],
                        [[m.similarity for m in r] for r in truth], atol=1e-5)
