@@ -287,7 +287,7 @@ def _fresh_pg(url: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--db-sizes", nargs="*", type=int, default=[1_000_000])
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--hnsw-max", type=int, default=100_000,
@@ -303,11 +303,12 @@ def main() -> None:
     for size in args.sizes:
         rows += measure(size, args.queries, args.hnsw_max)
         print(f"measured {size:,}", flush=True)
-    print_table(["gallery", "method", "p50 ms", "p99 ms", "recall@1 vs exact", "decision",
-                 "build s", "memory MB", "add person ms", "remove person ms"],
-                [[f"{r['size']:,}", r["method"], r["p50_ms"], r["p99_ms"], r["recall"],
-                  r["decision"], round(r["build_s"], 1), round(r["memory_mb"], 1),
-                  r.get("add_ms", ""), r.get("remove_ms", "")] for r in rows])
+    if rows:
+        print_table(["gallery", "method", "p50 ms", "p99 ms", "recall@1 vs exact", "decision",
+                     "build s", "memory MB", "add person ms", "remove person ms"],
+                    [[f"{r['size']:,}", r["method"], r["p50_ms"], r["p99_ms"], r["recall"],
+                      r["decision"], round(r["build_s"], 1), round(r["memory_mb"], 1),
+                      r.get("add_ms", ""), r.get("remove_ms", "")] for r in rows])
     dbs = databases(args.db_sizes, args.queries, args.postgres)
     if dbs:
         print_table(list(dbs[0]), [[round(v, 3) if isinstance(v, float) else v
