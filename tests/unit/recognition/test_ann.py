@@ -159,3 +159,27 @@ def test_database_index_follows_enrolments_renames_and_removals(target: str) -> 
             assert np.array_equal(ids, want[0]) and np.array_equal(people, want[1])
             assert np.array_equal(vecs, want[2])
         assert [m[0].name for m in first][:2] == [m[0].name for m in got][:2]
+
+
+def test_auto_is_exact_below_the_size_and_approximate_from_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facetrack.recognition import search
+
+    monkeypatch.setattr(search, "AUTO_MIN", 20)
+    vectors = gallery(10, seed=7)[2]
+    with FaceDatabase(tmp_path / "faces.db", key=None) as db:
+        db.enroll("p1", vectors[:19], MODEL)
+        db.search(vectors[:1], MODEL)
+        assert isinstance(db._search._index, VectorIndex)
+        db.enroll("p2", vectors[19:20], MODEL)
+        assert db.search(vectors[19:20], MODEL)[0][0].name == "p2"
+        assert isinstance(db._search._index, PersonIndex)
+
+
+def test_approximate_without_faiss_is_refused_in_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss -> ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'facetrack\[large-gallery\]'"):
+        FaceDatabase("unused.db", index="approximate")
