@@ -352,8 +352,8 @@ class FaceDatabase(Closing):
         return Stats(self.name, n_people, n_emb, stored.get("model_id"),
                      None if dim is None else int(dim), version, size)
 
-    def _decode(self, stored: bytes) -> bytes:
-        return self._codec.decode(stored)  # the codec changes on open and rekey
+    def _decode(self, stored: bytes) -> bytes:  # the codec changes on open and rekey
+        return self._codec.decode(stored)
 
     def matrix(self) -> tuple[IntArray, IntArray, FloatArray]:
         """``ids (m,)``, ``person_ids (m,)``, ``vectors (m, dim)`` (unit rows), grouped by
@@ -368,8 +368,9 @@ class FaceDatabase(Closing):
 
     def search(self, vectors: npt.ArrayLike, model_id: str, k: int = 1) -> list[list[Match]]:
         """For each query ``(q, dim)``, the ``k`` most similar people, best first (a person's
-        similarity: their best cosine, exact search); fewer when fewer are enrolled. Whether
-        the best is similar enough is the caller's (``recognition.threshold``)."""
+        similarity: their best cosine, exact even when ``recognition.search`` shortlists
+        approximately); fewer when fewer are enrolled. Whether the best is similar enough is
+        the caller's (``recognition.threshold``)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         queries = unit_rows(vectors, "query vectors", allow_empty=True)
