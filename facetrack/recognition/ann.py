@@ -95,16 +95,19 @@ class PersonIndex:
             return
         if np.isin(ids, self._ids).any():
             raise ValueError("embedding ids already in the index")
-        order = np.argsort(person_ids, kind="stable")
+        order = np.lexsort((ids, person_ids))
         ids, person_ids, vectors = ids[order], person_ids[order], vectors[order]
         starts = np.flatnonzero(np.r_[True, person_ids[1:] != person_ids[:-1]])
         ends = np.r_[starts[1:], len(ids)]
         for p, s, e in zip(person_ids[starts].tolist(), starts, ends, strict=True):
-            old = self._blocks.get(p)
-            self._blocks[p] = vectors[s:e] if old is None else np.concatenate([old, vectors[s:e]])
-            old_ids = self._block_ids.get(p)
-            self._block_ids[p] = (ids[s:e] if old_ids is None
-                                  else np.concatenate([old_ids, ids[s:e]]))
+            block, block_ids = vectors[s:e], ids[s:e]  # views of one copy, for a whole load
+            if p in self._blocks:
+                block = np.concatenate([self._blocks[p], block])
+                block_ids = np.concatenate([self._block_ids[p], block_ids])
+            if len(block_ids) > 1 and (block_ids[1:] < block_ids[:-1]).any():
+                by_id = np.argsort(block_ids)  # each block stays in id order
+                block, block_ids = block[by_id], block_ids[by_id]
+            self._blocks[p], self._block_ids[p] = block, block_ids
         all_ids = np.concatenate([self._ids, ids])
         owners = np.concatenate([self._owners, person_ids])
         by_id = np.argsort(all_ids, kind="stable")
@@ -164,10 +167,10 @@ class PersonIndex:
         if not people:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64),
                     np.zeros((0, self.dim), np.float32))
-        order = [np.argsort(self._block_ids[p]) for p in people]
-        ids = np.concatenate([self._block_ids[p][o] for p, o in zip(people, order, strict=True)])
-        vectors = np.concatenate([self._blocks[p][o] for p, o in zip(people, order, strict=True)])
-        owners = np.repeat(np.asarray(people, np.int64), [len(o) for o in order])
+        # no per-person temporaries: 200k small arrays would stay in the heap after use
+        ids = np.concatenate([self._block_ids[p] for p in people])
+        vectors = np.concatenate([self._blocks[p] for p in people])
+        owners = np.repeat(np.asarray(people, np.int64), [len(self._block_ids[p]) for p in people])
         return ids, owners, np.ascontiguousarray(vectors, np.float32)
 
     def memory_bytes(self) -> int:
