@@ -65,11 +65,10 @@ from facetrack.recognition.records import (
     Transfer,
 )
 from facetrack.recognition.schema import embeddings, people
-from facetrack.recognition.search import GallerySearch, IndexMode
+from facetrack.recognition.search import GallerySearch, IndexMode, change_key
 from facetrack.recognition.writer import (
     GalleryWriter,
     bump_revision,
-    data_version,
     key_to_record,
     meta_of,
     people_query,
@@ -359,12 +358,7 @@ class FaceDatabase(Closing):
         """``ids (m,)``, ``person_ids (m,)``, ``vectors (m, dim)`` (unit rows), grouped by
         person. Cached until this or another connection changes the database."""
         with self._read() as conn:
-            return self._search.matrix(conn, *self._change_key(conn))
-
-    def _change_key(self, conn: sa.Connection) -> tuple[tuple[int, int], int]:
-        stored = meta_of(conn)
-        key = (int(stored.get("revision", "0")), data_version(conn, self._database()))
-        return key, int(stored.get("dim", "0"))
+            return self._search.matrix(conn, *change_key(conn, meta_of(conn), self._database()))
 
     def search(self, vectors: npt.ArrayLike, model_id: str, k: int = 1) -> list[list[Match]]:
         """For each query ``(q, dim)``, the ``k`` most similar people, best first (a person's
@@ -374,9 +368,12 @@ class FaceDatabase(Closing):
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         queries = unit_rows(vectors, "query vectors", allow_empty=True)
-        with self._read() as conn:
-            self._check_model(conn, model_id, queries.shape[1])
-            return self._search.search(conn, *self._change_key(conn), queries, k)
+        with self._read() as conn:  # one meta read in the usual case (round trips: PostgreSQL)
+            stored = meta_of(conn)
+            if (stored.get("model_id"), stored.get("dim")) != (model_id, str(queries.shape[1])):
+                self._check_model(conn, model_id, queries.shape[1])  # refused unless empty
+            key = change_key(conn, stored, self._database())
+            return self._search.search(conn, *key, queries, k)
 
     def export(self, path: str | Path, *, overwrite: bool = False) -> Transfer:
         """Write every person and embedding to a portable JSON-lines file

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -37,12 +37,22 @@ from facetrack.recognition.index import (
     stored_ids,
 )
 from facetrack.recognition.schema import embeddings
+from facetrack.recognition.writer import data_version
+from facetrack.storage.sql import Database
 
 log = logging.getLogger(__name__)
 
 IndexMode = Literal["auto", "exact", "approximate"]
 #: ``auto`` searches exactly below this many embeddings (exact: about 4 ms a query here)
 AUTO_MIN = 200_000
+
+
+def change_key(conn: sa.Connection, stored: Mapping[str, str], db: Database
+               ) -> tuple[tuple[int, int], int]:
+    """The database's change key (its revision, and SQLite's count of other connections'
+    commits) and its vectors' size, from its ``meta`` rows."""
+    return ((int(stored.get("revision", "0")), data_version(conn, db)),
+            int(stored.get("dim", "0")))
 
 
 class GallerySearch:
