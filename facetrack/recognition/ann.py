@@ -3,9 +3,10 @@ embedding picks a shortlist, whose people are re-ranked exactly over all their e
 
 Why this shape (docs/benchmarks.md, "A gallery of a million"): at 1M embeddings exact search
 reads 488 MB a query (23 ms). faiss's inverted lists (IVF) over the embeddings, and an HNSW
-graph (usearch) or an 8-bit scan of people's mean embeddings, missed exact search's answer on
-3-11% of queries at the settings that stay under 5 ms: a new photo of a person (cosine 0.3-0.9
-to their others) is no near-duplicate, and a stranger's nearest embedding is anywhere. faiss's
+graph (usearch, measured to 100k) or an 8-bit scan of people's mean embeddings, missed exact
+search's answer on 1-11% of queries at the settings that stay under 5 ms: a new photo of a
+person (cosine 0.3-0.9 to their others) is no near-duplicate, and a stranger's nearest
+embedding is anywhere. faiss's
 product-quantisation fast scan (``IndexPQFastScan``: 64 sub-vectors of 2 dimensions, 4 bits
 each, 32 bytes an embedding) reads 32 MB with SIMD lookups; the 64 best embeddings' people are
 then re-ranked exactly (their best embedding's cosine), so the returned person and similarity

@@ -5,9 +5,9 @@
 ``AUTO_MIN`` embeddings, approximate from there when faiss is installed (exact, with one
 warning, when it is not). Exact search is reloaded whenever the database changed (cheap at
 that size); the approximate index is loaded once (about 10 s for 1M embeddings on SQLite, 16 s
-on PostgreSQL) and then synced by id: the stored ids are compared with the indexed ones (about
-0.8 s at 1M), removed ones leave the index and only new rows are read, so a removal by this or
-any other process or machine is gone from the next search.
+on PostgreSQL) and then synced by id: the stored ids are compared with the indexed ones
+(0.6-1.1 s at 1M), removed ones leave the index and only new rows are read, so a removal by
+this or any other process or machine is gone from the next search.
 
 Vectors are searched in this process on PostgreSQL too: pgvector is not packaged by Debian 12
 (the platform facetrack is tested on), and encrypted templates (``privacy.keys``) cannot be
