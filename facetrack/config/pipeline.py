@@ -199,6 +199,15 @@ class RecognitionConfig(Strict):
         "lfw_pairs + deepface_pairs (docs/benchmarks.md). Raise it to trade missed "
         "recognitions for fewer false accepts.",
     )
+    index: Literal["auto", "exact", "approximate"] = Field(
+        "auto",
+        description="How the face database is searched. `exact`: every embedding for each "
+        "face (23 ms a face at 1M embeddings). `approximate`: a scan of 32-byte codes of every "
+        "embedding shortlists 64, whose people are re-ranked exactly (2 ms at 1M, same answer "
+        "as exact search on 400 of 400 queries; needs the [large-gallery] extra). `auto`: exact "
+        "below 200,000 embeddings, else approximate when faiss is installed "
+        "(docs/benchmarks.md, \"A gallery of a million\").",
+    )
     min_face_size: float = Field(
         40.0, ge=0.0,
         description="Faces shorter than this (pixels) are tracked but not embedded.",

@@ -143,7 +143,8 @@ class FaceTracker:
 
                 assert rec.database is not None  # checked by RecognitionConfig
                 db = stack.enter_context(FaceDatabase(rec.database, read_only=True, key=(
-                    load_key(rec.key_file) if rec.key_file is not None else "env")))
+                    load_key(rec.key_file) if rec.key_file is not None else "env"),
+                    index=rec.index))
             recognizer = FaceRecognizer(rec, gallery=db, detector=self._detector,
                                         embedder=self._embedder)
             self._identity = IdentityStage(recognizer, rec, cfg.tracking.credence_count)

@@ -16,7 +16,8 @@ biometric is stored. What it guarantees:
   Copies made elsewhere (exports, disk backups, PostgreSQL's own WAL archive) are the owner's.
 - New SQLite files are created readable by their owner only (0600).
 
-Search is exact (``recognition.index``); export and import are ``recognition.backup``.
+Search: ``recognition.search`` (exact, or an approximate index for large galleries, kept in
+step with enrolments and removals); export and import are ``recognition.backup``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from facetrack.errors import (
 from facetrack.privacy.keys import Codec, TemplateKey, load_key
 from facetrack.recognition import backup, schema
 from facetrack.recognition.backup import Row
-from facetrack.recognition.index import VECTOR_DTYPE, Match, VectorIndex
+from facetrack.recognition.index import VECTOR_DTYPE, Match
 from facetrack.recognition.names import (
     check_attrs,
     check_hash,
@@ -64,10 +65,10 @@ from facetrack.recognition.records import (
     Transfer,
 )
 from facetrack.recognition.schema import embeddings, people
+from facetrack.recognition.search import GallerySearch, IndexMode, change_key
 from facetrack.recognition.writer import (
     GalleryWriter,
     bump_revision,
-    data_version,
     key_to_record,
     meta_of,
     people_query,
@@ -98,21 +99,22 @@ class FaceDatabase(Closing):
     lock before ``DatabaseLockedError`` (30 s: an import of 200,000 embeddings holds it about
     9 s); ``clock`` stamps ``created`` (UTC). ``key``: the templates' key
     (``facetrack.privacy.keys``; "env": from the environment, None: unencrypted).
+    ``index``: ``recognition.index`` (``recognition.search``).
     """
 
     def __init__(self, target: str | Path, *, create: bool = True, read_only: bool = False,
                  timeout: float = 30.0, clock: Callable[[], datetime] = _utc_now,
-                 key: TemplateKey | str | None = "env") -> None:
+                 key: TemplateKey | str | None = "env", index: IndexMode = "auto") -> None:
         self.path = Path(target) if "://" not in str(target) else None
         self.target = str(target)
         self._create, self._read_only = create and not read_only, read_only
         self._timeout = timeout
         self._clock = clock
         self._db: Database | None = None
-        self._cache: tuple[tuple[int, int], VectorIndex] | None = None
         # templates encrypted at rest (facetrack.privacy.keys): "env" reads the environment
         self._key = load_key() if key == "env" else key if isinstance(key, TemplateKey) else None
         self._codec = Codec(self._key, self.target)
+        self._search = GallerySearch(index, self.name, self._decode)
         # one connection shared by the threads of a pipeline (a search from a worker thread):
         # every use of it holds this lock
         self._lock = threading.RLock()
@@ -163,7 +165,8 @@ class FaceDatabase(Closing):
         codec = Codec(new, self.name)
         with self._write() as conn:
             n = reencrypt(conn, self._codec, codec, None if new is None else new.key_id)
-        self._key, self._codec, self._cache = new, codec, None
+        self._key, self._codec = new, codec
+        self._search.reset()
         self._purge()
         return n
 
@@ -174,7 +177,7 @@ class FaceDatabase(Closing):
             if self._db is not None:
                 self._db.close()
                 self._db = None
-                self._cache = None
+                self._search.reset()
 
     def _database(self) -> Database:
         if self._db is None:
@@ -226,8 +229,8 @@ class FaceDatabase(Closing):
 
     def _check_model(self, conn: sa.Connection, model_id: str, dim: int) -> bool:
         """True when the database already holds vectors (of this model)."""
-        if scalar(conn, sa.select(sa.func.count()).select_from(embeddings)) == 0:
-            return False
+        if conn.execute(sa.select(embeddings.c.id).limit(1)).first() is None:
+            return False  # (not a count: that reads every row on PostgreSQL, each search)
         stored = meta_of(conn)
         if stored.get("model_id") != model_id:
             raise ModelMismatchError(
@@ -348,31 +351,29 @@ class FaceDatabase(Closing):
         return Stats(self.name, n_people, n_emb, stored.get("model_id"),
                      None if dim is None else int(dim), version, size)
 
+    def _decode(self, stored: bytes) -> bytes:  # the codec changes on open and rekey
+        return self._codec.decode(stored)
+
     def matrix(self) -> tuple[IntArray, IntArray, FloatArray]:
         """``ids (m,)``, ``person_ids (m,)``, ``vectors (m, dim)`` (unit rows), grouped by
         person. Cached until this or another connection changes the database."""
-        g = self._index()
-        return g.ids.copy(), g.person_ids.copy(), g.vectors.copy()
-
-    def _index(self) -> VectorIndex:
         with self._read() as conn:
-            key = (int(meta_of(conn).get("revision", "0")), data_version(conn, self._database()))
-            if self._cache is not None and self._cache[0] == key:
-                return self._cache[1]
-            index = VectorIndex.load(conn, int(meta_of(conn).get("dim", "0")), self.name,
-                                     self._codec.decode)
-        self._cache = (key, index)
-        return index
+            return self._search.matrix(conn, *change_key(conn, meta_of(conn), self._database()))
 
     def search(self, vectors: npt.ArrayLike, model_id: str, k: int = 1) -> list[list[Match]]:
         """For each query ``(q, dim)``, the ``k`` most similar people, best first (a person's
-        similarity: their best cosine, exact search); fewer when fewer are enrolled. Whether
-        the best is similar enough is the caller's (``recognition.threshold``)."""
+        similarity: their best cosine, exact even when ``recognition.search`` shortlists
+        approximately); fewer when fewer are enrolled. Whether the best is similar enough is
+        the caller's (``recognition.threshold``)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         queries = unit_rows(vectors, "query vectors", allow_empty=True)
-        self.check_model(model_id, queries.shape[1])
-        return self._index().search(queries, k)
+        with self._read() as conn:  # one meta read in the usual case (round trips: PostgreSQL)
+            stored = meta_of(conn)
+            if (stored.get("model_id"), stored.get("dim")) != (model_id, str(queries.shape[1])):
+                self._check_model(conn, model_id, queries.shape[1])  # refused unless empty
+            key = change_key(conn, stored, self._database())
+            return self._search.search(conn, *key, queries, k)
 
     def export(self, path: str | Path, *, overwrite: bool = False) -> Transfer:
         """Write every person and embedding to a portable JSON-lines file
