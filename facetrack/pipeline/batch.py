@@ -287,7 +287,7 @@ def save_files(outcome: Outcome, folder: Path) -> Outcome:
         prepare_output(folder)
         for name, data in outcome.files.items():
             target = folder / name
-            if ".." in Path(name).parts:
+            if ".." in Path(name).parts or Path(name).is_absolute():
                 raise OutputError(f"{name}: a worker returned a file outside its folder")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)

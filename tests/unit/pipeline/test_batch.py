@@ -105,3 +105,17 @@ def test_worker_count() -> None:
 
 def test_input_is_plain_data() -> None:
     assert Input("a.mp4", "a") == Input("a.mp4", "a")
+
+
+def test_files_a_worker_returns_stay_inside_their_folder(tmp_path: Path) -> None:
+    from facetrack.errors import OutputError
+    from facetrack.pipeline.batch import save_files
+
+    saved = save_files(Outcome("a.mp4", "a", "done", files={"tracks.csv": b"x",
+                                                           "thumbnails/track_1.jpg": b"y"}),
+                       tmp_path / "a")
+    assert saved.files == {} and (tmp_path / "a" / "thumbnails" / "track_1.jpg").exists()
+    for name in ("../escape.csv", str(tmp_path / "elsewhere.csv")):
+        with pytest.raises(OutputError):
+            save_files(Outcome("b.mp4", "b", files={name: b"z"}), tmp_path / "b")
+    assert not (tmp_path / "escape.csv").exists() and not (tmp_path / "elsewhere.csv").exists()
