@@ -25,13 +25,13 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks._common import print_table
+from benchmarks.gallery_scale import timed
 
 DIM = 128
 THRESHOLD = 0.333
@@ -64,18 +64,6 @@ def clustered(size: int, queries: int, seed: int = 0) -> dict[str, np.ndarray]:
     asked = photos(rng, centres[np.r_[known, strangers]])
     return {"vectors": vectors, "person_ids": person_ids.astype(np.int64), "queries": asked,
             "centres": centres[: len(counts)]}
-
-
-def timed(search: Callable[[np.ndarray], tuple[int, float]], queries: np.ndarray
-          ) -> tuple[list[float], list[tuple[int, float]]]:
-    for q in queries[:5]:
-        search(q)
-    times, found = [], []
-    for q in queries:
-        t0 = time.perf_counter()
-        found.append(search(q))
-        times.append((time.perf_counter() - t0) * 1000)
-    return times, found
 
 
 def row(size: int, method: str, build: float, memory: float, times: list[float],
@@ -248,12 +236,12 @@ def through_database(label: str, target: str, d: dict[str, np.ndarray]) -> dict[
 
 
 def databases(sizes: list[int], n_queries: int, postgres: str) -> list[dict[str, Any]]:
+    from tests.integration.servers import PostgresServer, fresh_database
+
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         server = None
         if postgres == "auto":
-            from tests.integration.servers import PostgresServer
-
             (Path(tmp) / "pg").mkdir()
             server = PostgresServer(Path(tmp) / "pg")
             postgres = server.url
@@ -263,26 +251,12 @@ def databases(sizes: list[int], n_queries: int, postgres: str) -> list[dict[str,
                 out.append(through_database("SQLite", str(Path(tmp) / f"g{size}.db"), d))
                 print(f"SQLite {size:,} done", flush=True)
                 if postgres != "none":
-                    out.append(through_database("PostgreSQL", _fresh_pg(postgres), d))
+                    out.append(through_database("PostgreSQL", fresh_database(postgres), d))
                     print(f"PostgreSQL {size:,} done", flush=True)
         finally:
             if server is not None:
                 server.close()
     return out
-
-
-def _fresh_pg(url: str) -> str:
-    import uuid
-
-    import sqlalchemy as sa
-
-    name = f"bench{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
-                              isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
 
 
 def main() -> None:

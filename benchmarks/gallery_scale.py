@@ -20,11 +20,13 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from benchmarks._common import print_table
+
+T = TypeVar("T")
 
 DIM = 128
 
@@ -43,8 +45,9 @@ def make(size: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 
 
 def timed(
-    search: Callable[[np.ndarray], int], queries: np.ndarray
-) -> tuple[list[float], list[int]]:
+    search: Callable[[np.ndarray], T], queries: np.ndarray
+) -> tuple[list[float], list[T]]:
+    """Milliseconds of each single-query ``search`` (after 5 warm-up calls), and its answers."""
     for q in queries[:5]:
         search(q)
     times, found = [], []

@@ -40,18 +40,9 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 @pytest.fixture()
 def pg_url(postgres: object) -> str:
     """A fresh, empty database on the session's PostgreSQL server."""
-    import uuid
+    from tests.integration.servers import fresh_database
 
-    import sqlalchemy as sa
-
-    base: str = postgres.url  # type: ignore[attr-defined]
-    name = f"t{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"),
-                              isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
+    return fresh_database(postgres.url)  # type: ignore[attr-defined]
 
 
 @pytest.fixture()

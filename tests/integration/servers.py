@@ -399,3 +399,18 @@ class RayCluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def fresh_database(url: str, prefix: str = "t") -> str:
+    """A new, empty database on the PostgreSQL server of ``url``; its URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name

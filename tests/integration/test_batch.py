@@ -73,18 +73,24 @@ def worker_pids(parent: int) -> list[int]:
             if "spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes().decode(errors="replace")]
 
 
+def start_batch(clips: dict[str, Path], copies: int, folder: Path, out: Path
+                ) -> subprocess.Popen[str]:
+    """``facetrack track FOLDER --workers 2`` in a real process, FOLDER holding ``copies``
+    copies of each clip."""
+    folder.mkdir()
+    for i in range(copies):
+        for name, clip in clips.items():
+            shutil.copy(clip, folder / f"{name}_{i}.mp4")
+    return subprocess.Popen([sys.executable, "-m", "facetrack", "track", str(folder), "-o",
+                             str(out), "--workers", "2", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_a_killed_worker_costs_one_retry_not_an_input(clips: dict[str, Path],
                                                       tmp_path: Path) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for i in range(2):  # four inputs: each clip twice
-        for name, clip in clips.items():
-            shutil.copy(clip, folder / f"{name}_{i}.mp4")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "track", str(folder), "-o",
-                             str(out), "--workers", "2", "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_batch(clips, 2, tmp_path / "in", out)  # four inputs: each clip twice
     deadline = time.monotonic() + 60
     while len(worker_pids(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -107,15 +113,8 @@ def test_ctrl_c_keeps_what_was_done_and_ends_the_running_files(clips: dict[str, 
                                                                tmp_path: Path) -> None:
     import json
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for i in range(3):
-        for name, clip in clips.items():
-            shutil.copy(clip, folder / f"{name}_{i}.mp4")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "track", str(folder), "-o",
-                             str(out), "--workers", "2", "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_batch(clips, 3, tmp_path / "in", out)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(
             (p / "faces.jsonl").exists() and (p / "faces.jsonl").stat().st_size > 0
