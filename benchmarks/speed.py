@@ -1,6 +1,9 @@
 """Speed and memory in file mode: decode-only fps, full-pipeline fps (detect, track, Face Mesh,
 signals, summaries and faces.jsonl), their ratio, peak RSS, and the peer loop (decode + YuNet at
-640 + supervision's ByteTrack, no analysis), run back to back in one session.
+640 + supervision's ByteTrack, no analysis), run back to back in one session. The full pipeline
+runs three ways, to show what each speed-up buys: ``full-1`` with one analysis thread (as before
+``runtime.analysis_threads``), ``full`` with the defaults, ``follow`` with the defaults plus
+``tracking.detect_interval: 5`` (faces followed from their landmarks between detections).
 
     python -m benchmarks.speed [--runs 3] [--inputs PATH ...] [--json out.json]
 
@@ -23,7 +26,13 @@ from typing import Any
 
 from benchmarks._common import SYNTH_SEQUENCES, data_root, print_table
 
-MODES = ("decode", "full", "peer")
+MODES = ("decode", "full-1", "full", "follow", "peer")
+#: the config of each full-pipeline mode
+CONFIGS: dict[str, dict[str, Any]] = {
+    "full-1": {"runtime": {"analysis_threads": 1}},
+    "full": {},
+    "follow": {"tracking": {"detect_interval": 5}},
+}
 
 
 def _one(mode: str, path: Path) -> dict[str, Any]:
@@ -36,11 +45,12 @@ def _one(mode: str, path: Path) -> dict[str, Any]:
         with open_source(path) as src:
             for _ in src:
                 frames += 1
-    elif mode == "full":
+    elif mode in CONFIGS:
+        from facetrack.config import TrackerConfig
         from facetrack.pipeline import FaceTracker
         from facetrack.sinks import JsonlWriter, TracksTable
 
-        tracker = FaceTracker()
+        tracker = FaceTracker(TrackerConfig.model_validate(CONFIGS[mode]))
         t0 = time.perf_counter()  # model loading is not per-frame work
         with tempfile.TemporaryDirectory() as tmp, tracker.open(path) as (info, results), \
                 JsonlWriter(Path(tmp) / "faces.jsonl") as sink:
@@ -119,13 +129,16 @@ def main() -> None:
             s = c.streams.video[0]
             size = f"{s.codec_context.width}x{s.codec_context.height}"
         name = Path(path).parent.name if Path(path).name == "video.mp4" else Path(path).name
+        peer = m["peer"]["fps"]
         rows.append([
-            name, size, int(m["full"]["frames"]), m["decode"]["fps"], m["full"]["fps"],
-            m["full"]["fps"] / m["decode"]["fps"], m["peer"]["fps"],
-            m["full"]["fps"] / m["peer"]["fps"], round(m["full"]["peak_rss_mb"]),
+            name, size, int(m["full"]["frames"]), m["decode"]["fps"], peer,
+            m["full-1"]["fps"] / peer, m["full"]["fps"] / peer, m["follow"]["fps"] / peer,
+            m["full"]["fps"], m["follow"]["fps"], m["follow"]["fps"] / m["decode"]["fps"],
+            round(max(m[k]["peak_rss_mb"] for k in CONFIGS)),
         ])
-    print_table(["input", "size", "frames", "decode fps", "full fps", "full/decode",
-                 "peer fps", "full/peer", "full peak RSS MB"], rows)
+    print_table(["input", "size", "frames", "decode fps", "peer fps", "full-1/peer",
+                 "full/peer", "follow/peer", "full fps", "follow fps", "follow/decode",
+                 "peak RSS MB"], rows)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 

@@ -3,10 +3,13 @@ overall, for facetrack and for the peer a user would pick instead (the same YuNe
 to supervision's ByteTrack with its defaults: once with YuNet's usual score >= 0.6, once with
 every detection facetrack gets), plus a greedy IoU tracker as a floor.
 
-    python -m benchmarks.tracking [--sequences synth01 synth03] [--json out.json]
+    python -m benchmarks.tracking [--sequences synth01 synth03] [--pipeline N] [--json out.json]
 
 Detection runs once per sequence; every tracker sees the same detections. facetrack's tracker
-also gets the frames, for its colour-histogram appearance cue.
+also gets the frames, for its colour-histogram appearance cue. ``--pipeline N`` adds the whole
+``FaceTracker`` (analysis on) as a user runs it, once with the detector on every frame and once
+with ``tracking.detect_interval: N`` (faces followed from their landmarks between
+detections), so what following costs in tracking is measured on the same sequences.
 """
 
 from __future__ import annotations
@@ -72,6 +75,22 @@ def run_sequence(seq_dir: Path, config: TrackerConfig) -> tuple[dict[str, Hyp], 
     return hyps, n
 
 
+def run_pipeline(seq_dir: Path, config: TrackerConfig) -> Hyp:
+    """The confirmed faces the whole pipeline (``FaceTracker``) reports on every frame."""
+    from facetrack.pipeline import FaceTracker
+
+    hyp: Hyp = {}
+    for result in FaceTracker(config).track(seq_dir / "video.mp4"):
+        f1 = result.frame.index + 1
+        hyp[f1] = _rows(f1, result.faces.track_id.tolist(), result.faces.xyxy)
+    return hyp
+
+
+def pipeline_name(interval: int) -> str:
+    return "full pipeline, " + ("detector every frame" if interval == 1
+                                else f"detector every {interval} frames")
+
+
 class _GreedyIoU:
     """Floor: each detection takes the id of the best-overlapping box of the previous frame."""
 
@@ -99,13 +118,18 @@ class _GreedyIoU:
         return ids, boxes
 
 
-def evaluate(sequences: Sequence[str] = SYNTH_SEQUENCES, config: TrackerConfig | None = None
-             ) -> dict[str, Any]:
+def evaluate(sequences: Sequence[str] = SYNTH_SEQUENCES, config: TrackerConfig | None = None,
+             pipeline: int | None = None) -> dict[str, Any]:
     config = config or TrackerConfig()
     root = data_root() / "synth_tracks"
     per_seq: dict[str, dict[str, dict[str, float]]] = {}
+    intervals = sorted({1, pipeline}) if pipeline else []
     for name in sequences:
         hyps, n = run_sequence(root / name, config)
+        for k in intervals:
+            cfg = config.model_copy(update={"tracking": config.tracking.model_copy(
+                update={"detect_interval": k})})
+            hyps[pipeline_name(k)] = run_pipeline(root / name, cfg)
         gt = load_mot(root / name / "gt.txt")
         per_seq[name] = {t: mot_metrics(gt, h, n, min_iou=0.3, name=name) for t, h in hyps.items()}
     overall: dict[str, dict[str, float]] = {}
@@ -124,9 +148,11 @@ def evaluate(sequences: Sequence[str] = SYNTH_SEQUENCES, config: TrackerConfig |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", nargs="+", default=list(SYNTH_SEQUENCES))
+    parser.add_argument("--pipeline", type=int, metavar="N",
+                        help="also the whole pipeline, detector every frame and every N frames")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = evaluate(args.sequences)
+    result = evaluate(args.sequences, pipeline=args.pipeline)
     rows = []
     for seq, by_tracker in result["sequences"].items():
         for tracker, m in by_tracker.items():

@@ -66,10 +66,15 @@ def rotated_square_transform(
 
 
 def invert_affine(m: npt.ArrayLike) -> FloatArray:
+    """The inverse of a 2x3 affine (the 2x2 part inverted in closed form: this runs three
+    times per face and frame, where ``np.linalg.inv``'s checks cost more than the sum)."""
     m = np.asarray(m, np.float64)
-    a = m[:, :2]
-    inv = np.linalg.inv(a)
-    return np.concatenate([inv, -(inv @ m[:, 2:3])], axis=1)
+    (a, b, tx), (c, d, ty) = m.tolist()
+    det = a * d - b * c
+    if det == 0.0:
+        raise np.linalg.LinAlgError("Singular matrix")
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    return np.array([[ia, ib, -(ia * tx + ib * ty)], [ic, id_, -(ic * tx + id_ * ty)]])
 
 
 def apply_affine(m: npt.ArrayLike, points: npt.ArrayLike) -> FloatArray:

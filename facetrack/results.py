@@ -30,6 +30,8 @@ class FrameResult:
     ``hidden`` (n, 4) xyxy: what a picture of this frame must hide when faces are blurred
     (``facetrack.privacy``): every detection, confirmed or not, and the box of every track
     the detector missed while the tracker still follows it. Never written to a results file.
+    ``detected``: the detector ran on this frame; False where the faces were followed from
+    their landmarks on the frame before (``tracking.detect_interval``).
     """
 
     frame: Frame
@@ -40,6 +42,7 @@ class FrameResult:
                                                 repr=False)
     hidden: FloatArray = field(default_factory=lambda: np.zeros((0, 4), np.float32),
                                compare=False, repr=False)
+    detected: bool = True
 
     def replace(self, **changes: Any) -> FrameResult:
         return dataclasses.replace(self, **changes)

@@ -32,7 +32,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facetrack.analysis.eyes import EyeReader, IrisEyes, MeshEyes, iris_gaze
+from facetrack.analysis.eyes import (
+    EyeReader,
+    EyeReading,
+    IrisEyes,
+    MeshEyes,
+    iris_gaze,
+    join_readings,
+)
 from facetrack.analysis.keypoint_pose import keypoint_confidence, keypoint_pose
 from facetrack.analysis.openness import EyeLevels
 from facetrack.analysis.quality import face_quality
@@ -42,6 +49,7 @@ from facetrack.faces import POSE_KEYPOINTS, POSE_MESH, POSE_NONE, Faces
 from facetrack.frames import Frame
 from facetrack.geometry import crop
 from facetrack.results import FrameResult
+from facetrack.runtime.pool import SplitWork
 from facetrack.tracking.history import TrackHistory
 
 
@@ -98,14 +106,34 @@ class FaceAnalyzer:
     def __init__(self, config: AnalysisConfig, landmarker: Any | None = None,
                  eyes: EyeReader | None = None) -> None:
         self._config = config
+        #: given models are used as they are, on one thread; else each thread makes its own
+        self._given = landmarker is not None or eyes is not None
         if landmarker is None and config.landmarks:
             from facetrack.analysis.landmarks import FaceMeshLandmarker
 
             landmarker = FaceMeshLandmarker()
-        self._landmarker = landmarker
         if eyes is None and config.landmarks:
             eyes = IrisEyes() if config.eye_model == "iris" else MeshEyes()
-        self._eyes: EyeReader = eyes if eyes is not None else MeshEyes()
+        self._models: list[tuple[Any, EyeReader]] = [(landmarker, eyes or MeshEyes())]
+        self._landmarker = landmarker
+        self._eyes: EyeReader = self._models[0][1]
+        self._split = SplitWork(1, "analysis")
+
+    def set_threads(self, threads: int) -> None:
+        """Read the faces of one frame on up to ``threads`` cores (their models run outside
+        the GIL); each thread has its own models, loaded on first use. 1 with given models."""
+        threads = 1 if self._given or self._landmarker is None else max(1, threads)
+        if threads != self._split.threads:
+            self._split.close()
+            self._split = SplitWork(threads, "analysis")
+
+    def _models_of(self, k: int) -> tuple[Any, EyeReader]:
+        while len(self._models) <= k:  # one set per thread, made on the calling thread
+            from facetrack.analysis.landmarks import FaceMeshLandmarker
+
+            eyes = IrisEyes() if self._config.eye_model == "iris" else MeshEyes()
+            self._models.append((FaceMeshLandmarker(), eyes))
+        return self._models[k]
 
     def process(self, result: FrameResult) -> FrameResult:
         return result.replace(faces=self.analyze(result.frame, result.faces, result.records))
@@ -114,7 +142,8 @@ class FaceAnalyzer:
         """Nothing to forget: the per-track state is in each track's record."""
 
     def close(self) -> None:
-        """The models are released with the object."""
+        """Stops the helper threads; the models are released with the object."""
+        self._split.close()
 
     def analyze(self, frame: Frame, faces: Faces, records: Mapping[int, TrackHistory]
                 ) -> Faces:
@@ -124,15 +153,14 @@ class FaceAnalyzer:
             else np.zeros(len(faces), bool)
         rows = np.flatnonzero(analysed)
         if len(rows):
-            pts, score = self._landmarker.landmarks(  # type: ignore[union-attr]
-                frame.image, faces.keypoints[rows], faces.xyxy[rows])
+            pts, score, eyes = self._infer(frame.image, faces, rows)
             out.lm_score[rows] = score
             # the mesh's own "is this a face" output: below the bar its points are guesses
             good = score >= self._config.min_landmark_score
             analysed[rows[~good]] = False
             rows, pts, score = rows[good], pts[good], score[good]
             if len(rows):
-                self._read(frame, faces, records, rows, pts, score, out)
+                self._read(frame, faces, records, rows, pts, score, eyes, out)
         if self._config.pose_fallback:
             self._keypoint_pose(faces, records, out)
         posed = np.flatnonzero(out.pose_source != POSE_NONE)
@@ -146,16 +174,34 @@ class FaceAnalyzer:
             mouth_open=out.mouth, looking=out.looking, landmark_score=out.lm_score,
             quality=out.quality, sharpness=out.sharpness, analysed=analysed)
 
+    def _infer(self, image: npt.NDArray[np.uint8], faces: Faces, rows: npt.NDArray[np.intp]
+               ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], EyeReading]:
+        """The models' part: mesh points and presence of the faces at ``rows``, and the eyes
+        of those whose presence passes; the faces split over the threads."""
+        bar = self._config.min_landmark_score
+
+        def piece(k: int, part: npt.NDArray[np.intp]) -> tuple[Any, Any, EyeReading]:
+            landmarker, eyes = self._models[k]
+            pts, score = landmarker.landmarks(image, faces.keypoints[part], faces.xyxy[part])
+            return pts, score, eyes.read(image, pts[score >= bar])
+
+        parts = [p for p in np.array_split(rows, min(self._split.threads, len(rows))) if len(p)]
+        for k in range(1, len(parts)):
+            self._models_of(k)  # loaded here, not on a helper thread
+        done = self._split.map(piece, parts)
+        pts = np.concatenate([d[0] for d in done])
+        score = np.concatenate([d[1] for d in done])
+        return pts, score, join_readings([d[2] for d in done])
+
     def _read(self, frame: Frame, faces: Faces, records: Mapping[int, TrackHistory],
               rows: npt.NDArray[np.intp], pts: npt.NDArray[np.float32],
-              score: npt.NDArray[np.float32], out: _Out) -> None:
+              score: npt.NDArray[np.float32], eyes: EyeReading, out: _Out) -> None:
         from facetrack.analysis.headpose import head_pose
 
         cfg = self._config
         out.landmarks = np.full((out.n, pts.shape[1], 3), np.nan, np.float32)
         out.landmarks[rows] = pts
         raw_pose, raw_mouth = head_pose(pts), mouth_openness(pts)
-        eyes = self._eyes.read(frame.image, pts)
         out.eye_conf[rows] = eyes.confidence
         if eyes.points is not None:
             out.eye_points = np.full((out.n, *eyes.points.shape[1:]), np.nan, np.float32)

@@ -93,6 +93,16 @@ class EyeReading:
     points: FloatArray | None = None
 
 
+def join_readings(parts: list[EyeReading]) -> EyeReading:
+    """The readings of several groups of faces as one, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    points = None if any(p.points is None for p in parts) else np.concatenate(
+        [p.points for p in parts if p.points is not None])
+    return EyeReading(np.concatenate([p.lid for p in parts]),
+                      np.concatenate([p.confidence for p in parts]), points)
+
+
 class EyeReader(Protocol):
     #: the lid ratio of an open eye assumed until a track has its own history
     open_prior: float

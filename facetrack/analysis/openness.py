@@ -34,7 +34,7 @@ were not read for more than ``GAP_S``. Chosen on ZJU Eyeblink's shared split
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -64,23 +64,37 @@ class EyeState:
     closed: bool
 
 
-@dataclass
 class _OpenLevel:
-    samples: deque[tuple[float, float]] = field(default_factory=deque)
-    settled: bool = False  # its samples once spanned SETTLE_S (for good)
+    """The lid ratios of the last ``OPEN_WINDOW_S`` (times in order), kept in two arrays so
+    the percentile is read without copying ~1,800 samples out of Python objects each frame."""
+
+    def __init__(self) -> None:
+        self._t = np.empty(64)
+        self._r = np.empty(64)
+        self._start = self._end = 0
+        self.settled = False  # its samples once spanned SETTLE_S (for good)
 
     def add(self, t: float, ratio: float) -> None:
-        self.samples.append((t, ratio))
-        while self.samples[0][0] <= t - OPEN_WINDOW_S:
-            self.samples.popleft()
-        self.settled = self.settled or t - self.samples[0][0] >= SETTLE_S
+        if self._end == len(self._t):
+            self._make_room()
+        self._t[self._end], self._r[self._end] = t, ratio
+        self._end += 1
+        while self._t[self._start] <= t - OPEN_WINDOW_S:
+            self._start += 1
+        self.settled = self.settled or t - self._t[self._start] >= SETTLE_S
+
+    def _make_room(self) -> None:
+        n = self._end - self._start
+        size = len(self._t) * 2 if n > len(self._t) // 2 else len(self._t)
+        t, r = np.empty(size), np.empty(size)
+        t[:n], r[:n] = self._t[self._start:self._end], self._r[self._start:self._end]
+        self._t, self._r, self._start, self._end = t, r, 0, n
 
     def value(self, prior: float) -> float:
-        n = len(self.samples)
-        ratios = np.fromiter((r for _, r in self.samples), np.float64, n)
+        ratios = self._r[self._start:self._end]
         if self.settled:
             return max(float(np.percentile(ratios, OPEN_PERCENTILE)), 1e-6)
-        return max(float(ratios.max()) if n else 0.0, OPEN_FLOOR * prior)
+        return max(float(ratios.max()) if len(ratios) else 0.0, OPEN_FLOOR * prior)
 
 
 class EyeLevels:

@@ -46,6 +46,17 @@ class TrackingConfig(Strict):
         description="Consecutive matched frames before a track is confirmed; unconfirmed tracks "
         "emit nothing. Higher suppresses false positives, delays new faces.",
     )
+    detect_interval: int | None = Field(
+        None, ge=1, le=1000,
+        description="Run the detector on every Nth frame; on the frames between, each face "
+        "seen on the frame before is followed from its Face Mesh landmarks (MediaPipe's way). "
+        "The detector still runs on any frame where a face cannot be followed (no trusted "
+        "landmarks, faces overlapping), while a new face awaits confirmation, and after a "
+        "scene cut; a face entering waits at most N-1 frames to be found. null = 1 (every "
+        "frame) on files, where the tracking figures are measured, and 5 live, where the "
+        "detector's time decides how many cameras a machine runs. Needs analysis.landmarks; "
+        "single images are always detected.",
+    )
     lost_track_buffer: int = Field(
         50, ge=0, le=10_000,
         description="Frames a confirmed track is kept (coasting on its motion model) after its "
@@ -279,6 +290,12 @@ class RuntimeConfig(Strict):
     )
     queue_size: int = Field(
         8, ge=1, le=1024, description="Frames buffered between pipeline stages."
+    )
+    analysis_threads: int | None = Field(
+        None, ge=1, le=64,
+        description="Threads reading the faces of one frame (Face Mesh and the eyes, each "
+        "thread with its own models). null = one per core (at most 4) in file mode and 1 live, "
+        "where the cameras already share the cores. Results are the same for every value.",
     )
     images_fps: float = Field(
         25.0, gt=0.0, description="Rate assumed for image folders (timestamps = index / fps)."

@@ -7,6 +7,7 @@ told apart by ``kind``, so ``detector: {kind: ...}`` in YAML picks the backend.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -33,21 +34,43 @@ def make_detector(config: DetectorConfig) -> Detector:
     return BACKENDS[config.kind](config)
 
 
-class DetectStage:
-    """The detector as a pipeline stage: the frame's faces (no track ids yet)."""
+class SharedDetector:
+    """One detector used from two threads (the detect stage and, on frames it skipped, the
+    track stage), one call at a time."""
 
     def __init__(self, detector: Detector) -> None:
         self.detector = detector
+        self._lock = threading.Lock()
+
+    def detect(self, frame: Frame) -> Faces:
+        with self._lock:
+            return self.detector.detect(frame)
+
+
+class DetectStage:
+    """The detector as a pipeline stage: the frame's faces (no track ids yet), on the first of
+    every ``interval`` frames; the others pass with ``detected`` False and no faces (the track
+    stage follows the faces there, ``facetrack.tracking.follow``)."""
+
+    def __init__(self, detector: Detector, interval: int = 1) -> None:
+        self.detector = detector
+        self.interval = interval
+        self._count = 0
 
     def process(self, result: FrameResult) -> FrameResult:
+        due = self._count % self.interval == 0
+        self._count += 1
+        if not due:
+            return result.replace(faces=Faces.empty(), detected=False)
         return result.replace(faces=self.detector.detect(result.frame))
 
     def reset(self) -> None:
-        """Detection keeps no state between frames."""
+        """The schedule starts again."""
+        self._count = 0
 
     def close(self) -> None:
         """The model is released with the object."""
 
 
-__all__ = ["BACKENDS", "DetectStage", "Detector", "DetectorConfig", "YuNetConfig",
-           "make_detector"]
+__all__ = ["BACKENDS", "DetectStage", "Detector", "DetectorConfig", "SharedDetector",
+           "YuNetConfig", "make_detector"]

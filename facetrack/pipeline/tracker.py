@@ -3,6 +3,7 @@ cameras, ``find_faces_in_file``) builds its pipeline through it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from facetrack.analysis.analyzer import FaceAnalyzer
 from facetrack.analysis.summary import TrackSummary
 from facetrack.config import TrackerConfig
-from facetrack.detection import Detector, DetectStage, make_detector
+from facetrack.detection import Detector, DetectStage, SharedDetector, make_detector
 from facetrack.frames import SourceInfo
 from facetrack.pipeline.base import Stage
 from facetrack.pipeline.pipeline import Pipeline, Step
@@ -23,6 +24,7 @@ from facetrack.signals import SignalSettings
 from facetrack.signals.stage import SignalStage
 from facetrack.sources import Source, open_source
 from facetrack.tracking import FaceTrackerCore, IdAllocator
+from facetrack.tracking.follow import FollowStage
 from facetrack.tracking.scenecut import SceneCutDetector
 from facetrack.tracking.stage import TrackStage
 from facetrack.zones import Zone
@@ -51,6 +53,35 @@ def queue_size(config: TrackerConfig, info: SourceInfo) -> int:
         return 1
     frame_bytes = max(1, info.width * info.height * 3)
     return max(1, min(config.runtime.queue_size, QUEUE_BYTES // frame_bytes))
+
+
+#: file mode: at most this many analysis threads by default (more cores go to other work)
+MAX_ANALYSIS_THREADS = 4
+
+
+def analysis_threads(config: TrackerConfig, info: SourceInfo) -> int:
+    """Threads reading one frame's faces: ``runtime.analysis_threads``, else one per core in
+    file mode (at most ``MAX_ANALYSIS_THREADS``) and 1 live."""
+    if config.runtime.analysis_threads is not None:
+        return config.runtime.analysis_threads
+    if is_live(config, info):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_ANALYSIS_THREADS, cores or 1))
+
+
+#: live: the detector's default schedule (``tracking.detect_interval``)
+LIVE_DETECT_INTERVAL = 5
+
+
+def detect_interval(config: TrackerConfig, info: SourceInfo, independent: bool) -> int:
+    """Every how many frames the detector runs (``tracking.detect_interval``); following
+    faces between detections needs their landmarks, and unrelated photos are each detected."""
+    if independent or not config.analysis.landmarks:
+        return 1
+    if config.tracking.detect_interval is not None:
+        return config.tracking.detect_interval
+    return LIVE_DETECT_INTERVAL if is_live(config, info) else 1
 
 
 def signal_settings(config: TrackerConfig, info: SourceInfo) -> SignalSettings:
@@ -122,11 +153,16 @@ class FaceTracker:
         confirm = 1 if independent else cfg.tracking.credence_count
         tracker = FaceTrackerCore(cfg.tracking, new_id=self._ids, credence_count=confirm)
         settings = signal_settings(cfg, info)
+        self._analyzer.set_threads(analysis_threads(cfg, info))
+        interval = detect_interval(cfg, info, independent)
+        detector = self._detector if interval == 1 else SharedDetector(self._detector)
+        track = TrackStage(tracker, cuts=cuts, independent=independent, detector=detector)
         steps = [
-            Step("detect", [DetectStage(self._detector)]),
-            Step("track", [TrackStage(tracker, cuts=cuts, independent=independent),
-                           self._analyzer, SignalStage(settings, zones)]),
+            Step("detect", [DetectStage(detector, interval)]),
+            Step("track", [track, self._analyzer, SignalStage(settings, zones)]),
         ]
+        if interval > 1:
+            steps[1].stages.insert(2, FollowStage())
         if cfg.analytics.enabled:
             from facetrack.analytics.stage import AudienceStage
 

@@ -3,32 +3,58 @@
 It gives each face its track id, and the frame's result the snapshots of every track alive in
 it (seen or coasting) or ended on it, plus their live records for the stages after it. At a hard
 cut of edited video (``tracking.scene_cuts``) or between unrelated photos every track ends and
-the next frame starts fresh (ids keep counting)."""
+the next frame starts fresh (ids keep counting).
+
+On a frame the detect stage skipped (``tracking.detect_interval``, ``result.detected`` False)
+the faces seen on the frame before are followed from their landmarks
+(``facetrack.tracking.follow``), or, when one cannot be, the detector runs here after all."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from facetrack.faces import FloatArray
+from facetrack.faces import Faces, FloatArray
+from facetrack.frames import Frame
 from facetrack.results import FrameResult
+from facetrack.tracking.follow import followed
 from facetrack.tracking.scenecut import SceneCutDetector
 from facetrack.tracking.tracker import FaceTrackerCore
 
 
+class Detect(Protocol):
+    def detect(self, frame: Frame) -> Faces: ...
+
+
 class TrackStage:
     def __init__(self, tracker: FaceTrackerCore, *, cuts: SceneCutDetector | None = None,
-                 independent: bool = False) -> None:
+                 independent: bool = False, detector: Detect | None = None) -> None:
         self.tracker = tracker
         self.cuts = cuts
         self.independent = independent
+        #: runs on skipped frames where a face cannot be followed (needed only with skips)
+        self.detector = detector
+        #: frames the detect stage skipped and this stage detected after all (for benchmarks)
+        self.detected_here = 0
 
     def process(self, result: FrameResult) -> FrameResult:
         frame = result.frame
         ended = []
-        if self.independent or (self.cuts is not None and self.cuts.is_cut(frame)):
+        cut = self.independent or (self.cuts is not None and self.cuts.is_cut(frame))
+        if cut:
             ended = self.tracker.reset()  # a new photo or a new shot: nobody continues
+        follow = None if result.detected or cut else followed(
+            self.tracker, frame.index, (frame.image.shape[1], frame.image.shape[0]))
+        if not result.detected and follow is None:
+            if self.detector is None:
+                raise RuntimeError("a frame without detection needs TrackStage's detector")
+            result = result.replace(faces=self.detector.detect(frame), detected=True)
+            self.detected_here += 1
+        if follow is not None:
+            result = result.replace(faces=follow)
         detections = result.faces.xyxy
-        faces = self.tracker.update(frame, result.faces)
+        faces = self.tracker.update(frame, result.faces, followed=follow is not None)
         records = [*ended, *self.tracker.records()]
         return result.replace(faces=faces, tracks=tuple(r.snapshot() for r in records),
                               records={r.track_id: r for r in records},

@@ -140,9 +140,38 @@ class FaceTrackerCore:
         track.track_id = self._new_id()
         track.history = TrackHistory(track.track_id, frame.index, frame.timestamp)
 
-    def update(self, frame: Frame, faces: Faces) -> Faces:
-        cfg = self._config
+    @property
+    def last_index(self) -> int | None:
+        """Index of the last frame given to ``update`` (None before the first)."""
+        return self._last_index
+
+    def update(self, frame: Frame, faces: Faces, *, followed: bool = False) -> Faces:
+        """Assign ``faces`` (this frame's detections) to tracks. With ``followed``, each
+        face's ``track_id`` already names its track (faces followed from their landmarks,
+        ``facetrack.tracking.follow``): no matching, and no new track starts."""
         self._predict(frame)
+        if followed:
+            self._desc = (self._appearance(frame, faces)
+                          if self._appearance is not None and len(faces) else None)
+            by_id = {t.track_id: t for t in self._tracks}
+            det_track = {i: by_id[int(tid)] for i, tid in enumerate(faces.track_id)}
+            matched, high = set(det_track.values()), np.zeros(0, np.int64)
+        else:
+            det_track, matched, high = self._associate(frame, faces)
+        self._observe(frame, faces, det_track, moved=not followed)
+        self._tracks = self._survivors(frame, matched) + self._new_tracks(
+            frame, faces, high, det_track)
+        ids = np.full(len(faces), -1, np.int64)
+        for det, track in det_track.items():
+            ids[det] = track.track_id
+        out = faces.replace(track_id=ids)
+        return out[ids >= 0]
+
+    def _associate(self, frame: Frame, faces: Faces
+                   ) -> tuple[dict[int, Track], set[Track], npt.NDArray[np.int64]]:
+        """Which track each detection continues (detection -> track), the tracks matched, and
+        the confident detections (those left over start tracks)."""
+        cfg = self._config
         n = len(faces)
         self._desc = (
             self._appearance(frame, faces) if self._appearance is not None and n else None
@@ -165,15 +194,7 @@ class FaceTrackerCore:
         matched |= self._recover(lost, faces, high, det_track)
         # 4) tentative tracks against the confident detections left
         matched |= self._match(tentative, faces, high, max(cfg.match_iou, 0.3), det_track)
-
-        self._observe(frame, faces, det_track)
-        self._tracks = self._survivors(frame, matched) + self._new_tracks(
-            frame, faces, high, det_track)
-        ids = np.full(n, -1, np.int64)
-        for det, track in det_track.items():
-            ids[det] = track.track_id
-        out = faces.replace(track_id=ids)
-        return out[ids >= 0]
+        return det_track, matched, high
 
     def _predict(self, frame: Frame) -> None:
         """Move every track to this frame on its motion model."""
@@ -195,11 +216,14 @@ class FaceTrackerCore:
             track.lost_frames = frame.index - track.last_frame - 1
         self._last_index = frame.index
 
-    def _observe(self, frame: Frame, faces: Faces, det_track: dict[int, Track]) -> None:
-        """Update each matched track with its detection; confirm those with enough hits."""
+    def _observe(self, frame: Frame, faces: Faces, det_track: dict[int, Track], *,
+                 moved: bool = True) -> None:
+        """Update each matched track with its detection; confirm those with enough hits.
+        ``moved`` False (followed faces): the motion model learns from the detector only."""
         isolated = self._isolated(faces)
         for det, track in det_track.items():
-            track.kalman.update(xyxy_to_cxcywh(faces.xyxy[det])[0])
+            if moved:
+                track.kalman.update(xyxy_to_cxcywh(faces.xyxy[det])[0])
             track.last_frame = frame.index
             track.score = float(faces.score[det])
             track.hits += 1
