@@ -1,6 +1,6 @@
 """Blinks, fully-closed eyes and PERCLOS on real labelled webcam video (ZJU Eyeblink).
 
-    python -m benchmarks.eyeblink [--mesh]
+    python -m benchmarks.eyeblink [--mesh] [--follow N]
 
 Every clip of ``zju_eyeblink_video`` runs through facetrack as a user's file would (detection,
 tracking, Face Mesh, the iris model, the per-track eye levels); the annotated person is the face
@@ -215,10 +215,11 @@ def match(found: list[tuple[float, float]], truth: list[tuple[float, float]]) ->
     return len(used)
 
 
-def evaluate(clips: list[str] | None = None, mesh: bool = False, dlib: bool = True
-             ) -> dict[str, dict[str, Score]]:
+def evaluate(clips: list[str] | None = None, mesh: bool = False, dlib: bool = True,
+             follow: int | None = None) -> dict[str, dict[str, Score]]:
     """{method: {condition or "all": Score}} over the clips (all of the shared split when
-    ``clips`` is None)."""
+    ``clips`` is None); ``follow`` N adds facetrack with ``tracking.detect_interval: N`` (the
+    live default: faces followed from their landmarks between detections)."""
     dlib_eyes = DlibEyes() if dlib else None
     root = data_root() / "zju_eyeblink_video"
     folders = sorted(p for p in root.iterdir() if p.is_dir())
@@ -228,6 +229,9 @@ def evaluate(clips: list[str] | None = None, mesh: bool = False, dlib: bool = Tr
     if mesh:
         trackers["mesh"] = FaceTracker(TrackerConfig.model_validate(
             {"analysis": {"eye_model": "mesh"}}))
+    if follow is not None:
+        trackers[f"detector every {follow} frames"] = FaceTracker(TrackerConfig.model_validate(
+            {"tracking": {"detect_interval": follow}}))
     scores: dict[str, dict[str, Score]] = {}
     for folder in folders:
         clip = load_clip(folder)
@@ -247,8 +251,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mesh", action="store_true",
                         help="also run facetrack with analysis.eye_model: mesh")
+    parser.add_argument("--follow", type=int, metavar="N",
+                        help="also run facetrack with tracking.detect_interval: N")
     args = parser.parse_args()
-    scores = evaluate(mesh=args.mesh)
+    scores = evaluate(mesh=args.mesh, follow=args.follow)
     rows = [[method, cond, *score.row()]
             for method, by in scores.items()
             for cond in (*CONDITIONS, "all") if (score := by.get(cond)) is not None]
