@@ -218,8 +218,8 @@ def match(found: list[tuple[float, float]], truth: list[tuple[float, float]]) ->
 def evaluate(clips: list[str] | None = None, mesh: bool = False, dlib: bool = True,
              follow: int | None = None) -> dict[str, dict[str, Score]]:
     """{method: {condition or "all": Score}} over the clips (all of the shared split when
-    ``clips`` is None); ``follow`` N adds facetrack with ``tracking.detect_interval: N`` (the
-    live default: faces followed from their landmarks between detections)."""
+    ``clips`` is None); ``follow`` N adds facetrack with ``tracking.detect_interval: N`` (faces
+    followed from their landmarks between detections)."""
     dlib_eyes = DlibEyes() if dlib else None
     root = data_root() / "zju_eyeblink_video"
     folders = sorted(p for p in root.iterdir() if p.is_dir())

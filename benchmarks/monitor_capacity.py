@@ -12,7 +12,7 @@ is *sustained* when every camera processes >= 95% of the cap and drops < 1%. Eac
 ``--runs`` times (the machine is shared: capacity is reported with its spread), and the latency
 from each frame's capture to every event raised on it (p50/p99 over the runs) is measured
 through the monitor's ``on_events`` hook. ``--detect-interval`` sets
-``tracking.detect_interval`` (live default: 5).
+``tracking.detect_interval`` (default 1: the detector on every frame).
 """
 
 from __future__ import annotations

@@ -70,18 +70,12 @@ def analysis_threads(config: TrackerConfig, info: SourceInfo) -> int:
     return max(1, min(MAX_ANALYSIS_THREADS, cores or 1))
 
 
-#: live: the detector's default schedule (``tracking.detect_interval``)
-LIVE_DETECT_INTERVAL = 5
-
-
-def detect_interval(config: TrackerConfig, info: SourceInfo, independent: bool) -> int:
+def detect_interval(config: TrackerConfig, independent: bool) -> int:
     """Every how many frames the detector runs (``tracking.detect_interval``); following
     faces between detections needs their landmarks, and unrelated photos are each detected."""
     if independent or not config.analysis.landmarks:
         return 1
-    if config.tracking.detect_interval is not None:
-        return config.tracking.detect_interval
-    return LIVE_DETECT_INTERVAL if is_live(config, info) else 1
+    return config.tracking.detect_interval
 
 
 def signal_settings(config: TrackerConfig, info: SourceInfo) -> SignalSettings:
@@ -154,7 +148,7 @@ class FaceTracker:
         tracker = FaceTrackerCore(cfg.tracking, new_id=self._ids, credence_count=confirm)
         settings = signal_settings(cfg, info)
         self._analyzer.set_threads(analysis_threads(cfg, info))
-        interval = detect_interval(cfg, info, independent)
+        interval = detect_interval(cfg, independent)
         detector = self._detector if interval == 1 else SharedDetector(self._detector)
         track = TrackStage(tracker, cuts=cuts, independent=independent, detector=detector)
         steps = [
