@@ -206,8 +206,10 @@ def run_job(job: Job, attempt: int = 1, collect: bool = False,
         except FacetrackError as exc:
             outcome.status, outcome.error = "failed", _named(exc, source, job.input)
         except KeyboardInterrupt:  # the batch was stopped: the files are ended and valid
-            outcome.status, outcome.error = "partial", "interrupted"
             outcome.frames, outcome.tracks = _lines(out / "faces.jsonl"), _tracks_written(out)
+            # stopped before its first frame was written: nothing of it exists
+            outcome.status = "partial" if outcome.frames else "not run"
+            outcome.error = "interrupted" + ("" if outcome.frames else " before its first frame")
         outcome.seconds = round(time.perf_counter() - t0, 3)
         outcome.fps = round(outcome.frames / outcome.seconds, 2) if outcome.seconds else 0.0
         if collect and out.is_dir():

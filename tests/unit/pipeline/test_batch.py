@@ -119,3 +119,22 @@ def test_files_a_worker_returns_stay_inside_their_folder(tmp_path: Path) -> None
         with pytest.raises(OutputError):
             save_files(Outcome("b.mp4", "b", files={name: b"z"}), tmp_path / "b")
     assert not (tmp_path / "escape.csv").exists() and not (tmp_path / "elsewhere.csv").exists()
+
+
+def test_an_input_stopped_before_its_first_frame_is_not_run(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """A Ctrl-C that lands while a worker opens an input (before any file is written) leaves
+    nothing of it: the index must not call it partial."""
+    import facetrack.pipeline.jobs as jobs
+    from facetrack.pipeline.batch import Job, run_job
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jobs, "track_file", stopped)
+    clip = touch(tmp_path / "clip.mp4")
+    job = Job(Input(str(clip), "clip"), str(tmp_path / "out" / "clip"), {})
+    outcome = run_job(job)
+    assert (outcome.status, outcome.frames) == ("not run", 0)
+    assert outcome.error == "interrupted before its first frame"
