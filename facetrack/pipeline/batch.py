@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -316,8 +315,9 @@ def write_index(out: Path, outcomes: Iterable[Outcome]) -> None:
 def worker_count(requested: int | None) -> int:
     """``--workers``: at least 1; by default one per core."""
     if requested is None:
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else os.cpu_count() or 1)
+        from facetrack.runtime.threads import usable_cores
+
+        return usable_cores()
     if requested < 1:
         raise InputError(f"--workers {requested}: give 1 or more worker processes")
     return requested

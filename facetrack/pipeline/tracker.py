@@ -3,7 +3,6 @@ cameras, ``find_faces_in_file``) builds its pipeline through it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from facetrack.recognition.embedder import Embedder, make_embedder
 from facetrack.recognition.identity import IdentityStage
 from facetrack.recognition.recognizer import FaceRecognizer
 from facetrack.results import FrameResult
+from facetrack.runtime.threads import usable_cores
 from facetrack.signals import SignalSettings
 from facetrack.signals.stage import SignalStage
 from facetrack.sources import Source, open_source
@@ -66,8 +66,7 @@ def analysis_threads(config: TrackerConfig, info: SourceInfo) -> int:
         return config.runtime.analysis_threads
     if is_live(config, info):
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(MAX_ANALYSIS_THREADS, cores or 1))
+    return min(MAX_ANALYSIS_THREADS, usable_cores())
 
 
 def detect_interval(config: TrackerConfig, independent: bool) -> int:

@@ -34,6 +34,13 @@ def lower_priority(niceness: int, what: str) -> None:
         log.debug("%s: could not lower the thread's priority", what)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def spawn(target: Callable[[], None], name: str) -> threading.Thread:
     """Start ``target`` on a daemon thread called ``name`` (a daemon never holds the process
     open; owners join their threads when they close)."""

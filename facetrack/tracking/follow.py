@@ -11,7 +11,8 @@ velocity.
 
 The detector runs anyway (``TrackStage``) on any frame where a face cannot be followed: a face
 seen on the frame before without trusted landmarks (too small for Face Mesh, occluded, turned
-away), a new face still waiting to be confirmed, and the first frame after a scene cut. So
+away), faces overlapping, a new face still waiting to be confirmed, and the first frame after a
+scene cut. So
 only easy frames skip the detector; a new face entering waits at most ``detect_interval - 1``
 frames for the next scheduled detection.
 """
@@ -82,11 +83,11 @@ class FollowStage:
         analysed = faces.attrs.get("analysed")
         if faces.landmarks is None or analysed is None:
             return result
+        detected = result.detected
         for i in np.flatnonzero(analysed):
             record = records.get(int(faces.track_id[i]))
             if record is None:
                 continue
-            detected = result.detected
             record.state_of(Follow).read(
                 result.frame.index, faces.landmarks[i],
                 faces.xyxy[i] if detected else None, faces.keypoints[i] if detected else None)
@@ -101,8 +102,9 @@ class FollowStage:
 
 #: faces overlapping more than this (IoU of their boxes, or with where a lost face is
 #: predicted) are not followed: one face's mesh could slide onto the other, so the detector
-#: decides who is where. 0.1 against 0.0 on synth_tracks at interval 5: the detector ran on
-#: 26-54% of frames instead of 32-63%, with MOTA and IDF1 within 0.006
+#: decides who is where. On synth_tracks at interval 5, 0.1 ran the detector on 26-54% of the
+#: frames (synth01: 30%); 0.0 on 55% of synth01's, and still 32-63% with lost faces left out,
+#: with MOTA and IDF1 no better
 TOUCHING_IOU = 0.1
 
 

@@ -11,32 +11,24 @@ the faces seen on the frame before are followed from their landmarks
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 
-from facetrack.faces import Faces, FloatArray
-from facetrack.frames import Frame
+from facetrack.detection import Detector
+from facetrack.faces import FloatArray
 from facetrack.results import FrameResult
 from facetrack.tracking.follow import followed
 from facetrack.tracking.scenecut import SceneCutDetector
 from facetrack.tracking.tracker import FaceTrackerCore
 
 
-class Detect(Protocol):
-    def detect(self, frame: Frame) -> Faces: ...
-
-
 class TrackStage:
     def __init__(self, tracker: FaceTrackerCore, *, cuts: SceneCutDetector | None = None,
-                 independent: bool = False, detector: Detect | None = None) -> None:
+                 independent: bool = False, detector: Detector | None = None) -> None:
         self.tracker = tracker
         self.cuts = cuts
         self.independent = independent
         #: runs on skipped frames where a face cannot be followed (needed only with skips)
         self.detector = detector
-        #: frames the detect stage skipped and this stage detected after all (for benchmarks)
-        self.detected_here = 0
 
     def process(self, result: FrameResult) -> FrameResult:
         frame = result.frame
@@ -50,7 +42,6 @@ class TrackStage:
             if self.detector is None:
                 raise RuntimeError("a frame without detection needs TrackStage's detector")
             result = result.replace(faces=self.detector.detect(frame), detected=True)
-            self.detected_here += 1
         if follow is not None:
             result = result.replace(faces=follow)
         detections = result.faces.xyxy

@@ -150,9 +150,11 @@ class FaceTrackerCore:
         face's ``track_id`` already names its track (faces followed from their landmarks,
         ``facetrack.tracking.follow``): no matching, and no new track starts."""
         self._predict(frame)
+        self._desc = (
+            self._appearance(frame, faces) if self._appearance is not None and len(faces)
+            else None
+        )
         if followed:
-            self._desc = (self._appearance(frame, faces)
-                          if self._appearance is not None and len(faces) else None)
             by_id = {t.track_id: t for t in self._tracks}
             det_track = {i: by_id[int(tid)] for i, tid in enumerate(faces.track_id)}
             matched, high = set(det_track.values()), np.zeros(0, np.int64)
@@ -172,10 +174,6 @@ class FaceTrackerCore:
         """Which track each detection continues (detection -> track), the tracks matched, and
         the confident detections (those left over start tracks)."""
         cfg = self._config
-        n = len(faces)
-        self._desc = (
-            self._appearance(frame, faces) if self._appearance is not None and n else None
-        )
         det_track: dict[int, Track] = {}
         high = np.flatnonzero(faces.score >= cfg.high_score)
         low = np.flatnonzero(faces.score < cfg.high_score)
