@@ -14,6 +14,7 @@ import typer
 
 from facetrack.cli.common import EXIT_BROKEN, fail
 from facetrack.config import TrackerConfig, printable
+from facetrack.errors import InputError
 from facetrack.pipeline.batch import INDEX_CSV, Outcome
 
 
@@ -37,13 +38,20 @@ def is_batch(sources: Sequence[str], workers: int | None, ray: str | None) -> bo
 
 def track_batch(sources: Sequence[str], out: Path, cfg: TrackerConfig, *,
                 workers: int | None, ray: str | None, video: bool, mot: bool,
-                thumbnails: bool, quiet: bool) -> None:
+                thumbnails: bool, quiet: bool, segment_minutes: float | None = None) -> None:
+    from facetrack.pipeline.long_videos import SEGMENT_S, splitting_off
     from facetrack.pipeline.many import track_many
 
+    if segment_minutes is not None and segment_minutes > 0 and (
+            why := splitting_off(cfg, video, thumbnails)):
+        raise InputError(f"--segment-minutes: long videos are tracked whole with {why} (its "
+                         "segments could not join it across the seams); leave that out, or "
+                         "--segment-minutes")
+    segment_s = SEGMENT_S if segment_minutes is None else segment_minutes * 60.0
     with _inputs_bar(enabled=not quiet) as progress:
         run = track_many(sources, out, cfg, workers=workers,
                          ray=ray if ray is not None else False, video=video, mot=mot,
-                         thumbnails=thumbnails, progress=progress)
+                         thumbnails=thumbnails, segment_s=segment_s, progress=progress)
     done = [o for o in run.outcomes if o.status == "done"]
     frames = sum(o.frames for o in run.outcomes)
     if sys.stdout.isatty():

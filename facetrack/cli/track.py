@@ -62,14 +62,20 @@ def track(
                                  "machine joined) or `local` (a new one here); needs "
                                  "Ray (the `ray` extra).", show_default=False)
     ] = None,
+    segment_minutes: Annotated[
+        float | None, typer.Option("--segment-minutes", metavar="MINUTES", help="With "
+                                   "--workers/--ray: track a video longer than 1.5 times "
+                                   "this in segments of about this long, in parallel, and "
+                                   "join them (0: never; default 10).", show_default=False)
+    ] = None,
 ) -> None:
     """Track every face in INPUT; write faces.jsonl and tracks.csv/json to --out (several
     inputs: one folder each in --out, and index.csv)."""
     with exit_codes(results=out), stop_signals_as_interrupt():
         cfg = _config(config, recognize, db, independent, analytics, targets)
-        if is_batch(source, workers, ray):
+        if is_batch(source, workers, ray) or segment_minutes is not None:
             track_batch(source, out, cfg, workers=workers, ray=ray, video=video, mot=mot,
-                        thumbnails=thumbnails, quiet=quiet)
+                        thumbnails=thumbnails, quiet=quiet, segment_minutes=segment_minutes)
             return
         with progress_bar(Path(source[0]).name, enabled=not quiet) as progress:
             run = track_file(source[0], out, cfg, video=video, mot=mot, thumbnails=thumbnails,

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from facetrack.errors import DecodeError, FacetrackError, InputError, OutputError
 from facetrack.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from facetrack.sources.segments import Segment
 
 #: the combined index of a batch, one row per input
 INDEX_CSV, INDEX_JSON = "index.csv", "index.json"
@@ -54,6 +55,8 @@ class Job:
     video: bool = False
     mot: bool = False
     thumbnails: bool = False
+    #: one segment of a long video (``facetrack.sources.segments``); None: the whole input
+    segment: Segment | None = None
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Outcome:
     fps: float = 0.0
     attempts: int = 0
     error: str = ""
+    segments: int = 1  # the parts a long video was tracked in, in parallel
     #: the result files, when the worker could not write into the batch's folder (Ray)
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
 
@@ -187,6 +191,7 @@ def run_job(job: Job, attempt: int = 1, collect: bool = False,
     input's own bytes (``read_payload``), for a worker whose disk is not the batch's."""
     from facetrack.config import TrackerConfig
     from facetrack.pipeline.jobs import track_file
+    from facetrack.pipeline.segments import track_segment
 
     outcome = Outcome(job.input.location, job.input.folder, attempts=attempt)
     t0 = time.perf_counter()
@@ -196,8 +201,11 @@ def run_job(job: Job, attempt: int = 1, collect: bool = False,
         try:
             source = (_unpack(payload, Path(tmp)) if payload is not None
                       else _local_copy(job.input.location, Path(tmp)))
-            run = track_file(source, out, TrackerConfig.model_validate(job.config),
-                             video=job.video, mot=job.mot, thumbnails=job.thumbnails)
+            config = TrackerConfig.model_validate(job.config)
+            run = (track_segment(source, job.segment, out, config, mot=job.mot)
+                   if job.segment is not None else
+                   track_file(source, out, config, video=job.video, mot=job.mot,
+                              thumbnails=job.thumbnails))
             outcome.status, outcome.frames, outcome.tracks = "done", run.frames, run.tracks
         except DecodeError as exc:  # the frames before the damage are tracked and written
             outcome.status, outcome.error = "partial", _named(exc, source, job.input)

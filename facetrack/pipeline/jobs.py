@@ -5,7 +5,7 @@ live source, result by result). The CLI is a thin layer over these."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from facetrack.recognition.grouping import FoundFace, FoundFaces, group_tracks
 from facetrack.results import FrameResult
 from facetrack.sinks.files import BlinksFile, JsonlWriter, MotWriter, Thumbnails, TracksTable
 from facetrack.sinks.video import AnnotatedVideoWriter
+from facetrack.sources import Source
 
 #: files ``track_file`` may write; all are removed first, so a folder never mixes two runs
 OUTPUTS = ("faces.jsonl", "tracks.csv", "tracks.json", "blinks.csv", "mot.txt", "annotated.mp4",
@@ -89,7 +90,7 @@ class DiskRoom:
 
 
 def track_file(
-    source: str | Path,
+    source: str | Path | Source,
     out: str | Path,
     config: TrackerConfig | None = None,
     *,
@@ -98,13 +99,17 @@ def track_file(
     thumbnails: bool = False,
     progress: Progress | None = None,
     tracker: FaceTracker | None = None,
+    finish: bool = True,
+    extra: Sequence[Sink] = (),
 ) -> TrackRun:
     """Track every face of ``source`` (a video, an image folder or an image) and write into
     ``out``: faces.jsonl, tracks.csv, tracks.json and blinks.csv, and with the flags mot.txt,
     annotated.mp4 and thumbnails/ (docs/cli.md). Every file is valid whatever ends the run: a
     broken input (``DecodeError``), Ctrl-C or a full disk keep every frame processed so far,
     and tracks.csv/json summarise them. ``progress(frames_done, frame_count)`` after each
-    frame."""
+    frame. ``source`` may be a ``Source`` (this closes it); ``finish`` False leaves the tracks
+    open at the last frame (a segment of a longer video: ``facetrack.pipeline.segments``);
+    ``extra`` sinks get every result, the tracks' end included."""
     import time
 
     tracker = tracker if tracker is not None else FaceTracker(config)
@@ -118,7 +123,7 @@ def track_file(
     t0 = time.perf_counter()
     frames = 0
     with ExitStack() as stack:
-        info, results = stack.enter_context(tracker.open(source, finish=True))
+        info, results = stack.enter_context(tracker.open(source, finish=finish))
         thumbs = Thumbnails(out) if thumbnails else None
         table = TracksTable(out, info.fps, thumbs, tracker.config.analytics)
         # tracks.csv is written on every exit path, so a broken input keeps its summaries
@@ -134,7 +139,8 @@ def track_file(
                 out / "annotated.mp4", info.width, info.height, info.fps,
                 pictures(tracker.config)[0])))
         # these also read the tracks' end: a blink, look or visit open on the last frame
-        ending: list[Sink] = [table, sinks[2]]
+        ending: list[Sink] = [table, sinks[2], *extra]
+        sinks += extra
         if tracker.config.analytics.enabled:
             from facetrack.sinks.audience import audience_sinks
 
@@ -154,7 +160,8 @@ def track_file(
             if progress is not None:
                 progress(frames, info.frame_count)
     elapsed = time.perf_counter() - t0
-    return TrackRun(str(source), frames, len(table.summaries()), round(elapsed, 3),
+    name = source.info.source_id if not isinstance(source, (str, Path)) else source
+    return TrackRun(str(name), frames, len(table.summaries()), round(elapsed, 3),
                     round(frames / elapsed, 2) if elapsed > 0 else 0.0, str(out))
 
 

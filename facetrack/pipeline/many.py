@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from facetrack.config import TrackerConfig
 from facetrack.errors import InputError
 from facetrack.pipeline.batch import (
+    Input,
     Job,
     Outcome,
     expand_inputs,
@@ -20,6 +21,15 @@ from facetrack.pipeline.batch import (
     worker_count,
     write_index,
 )
+from facetrack.pipeline.long_videos import (
+    LEAD_IN_S,
+    SEGMENT_S,
+    finish,
+    segment_folder,
+    split,
+    splitting_off,
+)
+from facetrack.sources.segments import Segment
 
 #: the index is rewritten at most this often while a batch runs (and always at its end)
 INDEX_EVERY_S = 2.0
@@ -49,57 +59,121 @@ def track_many(
     video: bool = False,
     mot: bool = False,
     thumbnails: bool = False,
+    segment_s: float = SEGMENT_S,
+    lead_in_s: float = LEAD_IN_S,
     progress: BatchProgress | None = None,
 ) -> BatchRun:
     """Track every input (files, folders, globs, ``s3://`` prefixes; see
     ``facetrack.pipeline.batch``) into ``out/<name>/`` and write ``out/index.csv`` and
     ``index.json``. ``workers``: local processes (default one per core); ``ray``: True for
     this machine's Ray cluster (a new local one if none runs) or a ``HOST:PORT`` address.
+    A local video longer than 1.5 ``segment_s`` is tracked in segments of about
+    ``segment_s`` seconds, in parallel, and joined (``facetrack.pipeline.stitch``; 0: never).
     Every input gets an outcome; the index is rewritten every ``INDEX_EVERY_S`` while the
     batch runs and whatever ends it (Ctrl-C leaves the inputs not finished as ``not run``)."""
     from facetrack.pipeline.jobs import prepare_output
 
     check_workers(workers, ray)
+    if segment_s < 0:
+        raise InputError(f"--segment-minutes {segment_s / 60:g}: give 0 (never split) or more")
     cfg = config if config is not None else TrackerConfig()
     n = worker_count(workers)
     expanded = expand_inputs([str(i) for i in inputs])
     cluster = _cluster(ray) if ray is not False else None
     root = Path(out)
     prepare_output(root)
-    # the largest inputs first, so the batch does not end waiting on one long file
-    order = sorted(range(len(expanded)), key=lambda i: -_size(expanded[i].location))
-    jobs = [Job(expanded[i], str(root / expanded[i].folder), cfg.model_dump(mode="json"),
-                video, mot, thumbnails) for i in order]
-    outcomes = [Outcome(i.location, i.folder) for i in expanded]
-
+    whole = splitting_off(cfg, video, thumbnails) is not None
+    plans = [[] if whole else split(item, segment_s, lead_in_s) for item in expanded]
+    work = _Work(expanded, plans, root, Job(Input(""), "", cfg.model_dump(mode="json"),
+                                            video, mot, thumbnails))
     finished = [0]
     written = [time.monotonic()]
 
     def done(position: int, outcome: Outcome) -> None:
-        index = order[position]
-        outcomes[index] = save_files(outcome, root / outcome.folder)
+        index = work.take(position, outcome)
+        if index is None:  # a segment of an input still running
+            return
         finished[0] += 1
         # not after every input: 10,000 inputs would rewrite a 10,000-row index 10,000 times
         if time.monotonic() - written[0] >= INDEX_EVERY_S:
-            write_index(root, outcomes)
+            write_index(root, work.outcomes)
             written[0] = time.monotonic()
         if progress is not None:
-            progress(finished[0], len(outcomes), outcomes[index])
+            progress(finished[0], len(work.outcomes), work.outcomes[index])
 
-    write_index(root, outcomes)
+    write_index(root, work.outcomes)
     try:
         if cluster is not None:
             from facetrack.runtime.ray_jobs import run_on_ray
 
-            run_on_ray(cluster, jobs, run_job, lambda job: read_payload(job.input.location),
-                       done, _lost)
+            run_on_ray(cluster, work.jobs, run_job, lambda job: read_payload(job.input.location),
+                       done, _lost, share=lambda job: job.input.location)
         else:
             from facetrack.runtime.workers import run_in_processes
 
-            run_in_processes(jobs, n, run_job, done, _died)
+            run_in_processes(work.jobs, n, run_job, done, _died)
     finally:
-        write_index(root, outcomes)
-    return BatchRun(str(root), outcomes)
+        work.finish_stopped()
+        write_index(root, work.outcomes)
+    return BatchRun(str(root), work.outcomes)
+
+
+@dataclass
+class _Work:
+    """A batch's jobs (one per input, or one per segment of a long video), largest first,
+    and its inputs' outcomes as the jobs come back."""
+
+    inputs: list[Input]
+    plans: list[list[Segment]]
+    root: Path
+    template: Job
+    jobs: list[Job] = field(default_factory=list)
+    owners: list[tuple[int, int | None]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    pieces: dict[int, dict[int, Outcome]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        work: list[tuple[float, Job, tuple[int, int | None]]] = []
+        for i, (item, plan) in enumerate(zip(self.inputs, self.plans, strict=True)):
+            folder = self.root / item.folder
+            size = _size(item.location)
+            if not plan:
+                work.append((size, replace(self.template, input=item, out=str(folder)),
+                             (i, None)))
+            for seg in plan:
+                frames = (seg.end if seg.end is not None else seg.cut * 2) - seg.start
+                work.append((size * frames, replace(
+                    self.template, input=item, out=str(segment_folder(folder, seg)),
+                    segment=seg), (i, seg.number)))
+        # the largest first, so the batch does not end waiting on one long file
+        work.sort(key=lambda w: -w[0])
+        self.jobs = [w[1] for w in work]
+        self.owners = [w[2] for w in work]
+        self.outcomes = [Outcome(i.location, i.folder, segments=max(1, len(p)))
+                         for i, p in zip(self.inputs, self.plans, strict=True)]
+
+    def take(self, position: int, outcome: Outcome) -> int | None:
+        """Keep a job's outcome; the input's index once the input is finished."""
+        index, number = self.owners[position]
+        if number is None:
+            self.outcomes[index] = save_files(outcome, self.root / outcome.folder)
+            return index
+        pieces = self.pieces.setdefault(index, {})
+        pieces[number] = save_files(outcome, Path(self.jobs[position].out))
+        if len(pieces) < len(self.plans[index]):
+            return None
+        self._join(index)
+        return index
+
+    def _join(self, index: int) -> None:
+        self.outcomes[index] = finish(self.inputs[index], self.plans[index],
+                                      self.pieces.pop(index), self.root, self.template.mot)
+
+    def finish_stopped(self) -> None:
+        """A stopped batch: each long video with segments back is joined as far as they
+        go (its other segments ``interrupted``)."""
+        for index in list(self.pieces):
+            self._join(index)
 
 
 def _size(location: str) -> int:

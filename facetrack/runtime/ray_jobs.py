@@ -70,23 +70,27 @@ def connect(address: str | None) -> Any:
 def run_on_ray(ray: Any, jobs: Sequence[Any], run: Callable[..., Any],
                payload_of: Callable[[Any], Any],
                on_done: Callable[[int, Any], None],
-               on_loss: Callable[[Any, int, str], Any]) -> None:
+               on_loss: Callable[[Any, int, str], Any],
+               share: Callable[[Any], str] | None = None) -> None:
     """Run ``run(job, attempt, collect=True, payload=payload_of(job))`` for every job as a
     Ray task, at most two per cluster CPU in flight (each input's bytes are read only when
     its task is submitted); ``on_done(index, outcome)`` as each finishes. A task lost
-    ``ATTEMPTS`` times gets ``on_loss(job, attempts, reason)`` as its outcome. On Ctrl-C the
-    tasks are cancelled and it is re-raised."""
+    ``ATTEMPTS`` times gets ``on_loss(job, attempts, reason)`` as its outcome. Jobs with the
+    same ``share(job)`` (the segments of one video) share one copy of the payload in the
+    object store, kept while any of them is unfinished. On Ctrl-C the tasks are cancelled
+    and it is re-raised."""
     from ray.exceptions import RayTaskError
 
     task = ray.remote(num_cpus=1, max_retries=0)(run)
     in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     waiting = deque((i, job, 1) for i, job in enumerate(jobs))
     pending: dict[Any, tuple[int, Any, int]] = {}
+    payloads = _Payloads(ray, payload_of, share, jobs)
     try:
         while waiting or pending:
             while waiting and len(pending) < in_flight:
                 index, job, attempt = waiting.popleft()
-                ref = task.remote(job, attempt, collect=True, payload=payload_of(job))
+                ref = task.remote(job, attempt, collect=True, payload=payloads.get(job))
                 pending[ref] = (index, job, attempt)
             done, _ = ray.wait(list(pending), num_returns=1)
             index, job, attempt = pending.pop(done[0])
@@ -101,7 +105,42 @@ def run_on_ray(ray: Any, jobs: Sequence[Any], run: Callable[..., Any],
                     waiting.appendleft((index, job, attempt + 1))
                     continue
                 outcome = on_loss(job, attempt, type(exc).__name__)
+            payloads.release(job)
             on_done(index, outcome)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+class _Payloads:
+    """Payloads put in the object store once per ``share`` key and dropped when the last
+    job using them is finished (without ``share``: one per job, passed by value)."""
+
+    def __init__(self, ray: Any, payload_of: Callable[[Any], Any],
+                 share: Callable[[Any], str] | None, jobs: Sequence[Any]) -> None:
+        self.ray, self.payload_of, self.share = ray, payload_of, share
+        self.refs: dict[str, Any] = {}
+        self.users: dict[str, int] = {}
+        for job in jobs:
+            key = self.key(job)
+            if key is not None:
+                self.users[key] = self.users.get(key, 0) + 1
+
+    def key(self, job: Any) -> str | None:
+        return self.share(job) if self.share is not None else None
+
+    def get(self, job: Any) -> Any:
+        key = self.key(job)
+        if key is None or self.users[key] < 2:
+            return self.payload_of(job)
+        if key not in self.refs:
+            self.refs[key] = self.ray.put(self.payload_of(job))
+        return self.refs[key]
+
+    def release(self, job: Any) -> None:
+        key = self.key(job)
+        if key is None:
+            return
+        self.users[key] -= 1
+        if self.users[key] <= 0:
+            self.refs.pop(key, None)

@@ -73,6 +73,11 @@ class Perclos:
     @property
     def track_value(self) -> float | None:
         """PERCLOS over every sample so far (None without samples)."""
-        if self._all_total <= 0:
-            return None
-        return min(1.0, max(0.0, self._all_closed / self._all_total))
+        return closed_share(self._all_closed, self._all_total)
+
+
+def closed_share(closed_s: float, total_s: float) -> float | None:
+    """PERCLOS from summed times: closed over total (None without any time)."""
+    if total_s <= 0:
+        return None
+    return min(1.0, max(0.0, closed_s / total_s))

@@ -174,10 +174,9 @@ class TrackSignalState:
         if s is not None and self.mouth.start is not None:
             yawns += self.mouth.duration >= s.yawn_min_s
         n = self.analysed
-        mean = self.pose_sum / n if n else None
+        mean, std = pose_moments(self.pose_sum, self.pose_sq, n)
         closed_time, eye_time = self.perclos.track_times if self.perclos is not None else (
             0.0, 0.0)
-        std = np.sqrt(np.maximum(self.pose_sq / n - mean**2, 0.0)) if mean is not None else None
         return TrackSignals(
             frames_analysed=n, looking_frames=self.looking,
             last_analysed_frame=self.last_analysed_frame,
@@ -199,6 +198,16 @@ class TrackSignalState:
             box_sum=(float(self.box_sum[0]), float(self.box_sum[1])),
             zones=dict(self.zones),
         )
+
+
+def pose_moments(total: npt.NDArray[np.float64], squares: npt.NDArray[np.float64], n: int
+                 ) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """Mean and standard deviation of ``n`` head poses from their sum and sum of squares
+    (None, None without any)."""
+    if not n:
+        return None, None
+    mean = total / n
+    return mean, np.sqrt(np.maximum(squares / n - mean**2, 0.0))
 
 
 def _triple(v: npt.NDArray[np.float64] | None) -> tuple[float, float, float] | None:

@@ -214,3 +214,21 @@ def test_a_task_lost_on_ray_is_run_once_more(clips: dict[str, Path], tmp_path: P
     assert all(r["status"] == "done" for r in rows), rows
     assert "2" in [r["attempts"] for r in rows], rows
     assert_same_as_one_process(clips, out)
+
+
+def test_a_long_video_in_segments_on_ray_is_joined_as_on_local_workers(
+        clips: dict[str, Path], tmp_path: Path, ray_cluster: RayCluster) -> None:
+    """4 s in segments of 1.2 s: three segments (one copy of the video in the object store),
+    joined into the files local workers join."""
+    clip = str(clips["synth01"])
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    proc = facetrack("track", clip, "-o", str(local), "--workers", "1", "--segment-minutes",
+                     "0.02", "-q")
+    assert proc.returncode == 0, proc.stderr
+    proc = facetrack("track", clip, "-o", str(remote), "--ray", ray_cluster.address,
+                     "--segment-minutes", "0.02", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert [(r["status"], r["segments"]) for r in index(remote)] == [("done", "3")]
+    for f in FILES:
+        got, want = remote / "synth01" / f, local / "synth01" / f
+        assert got.read_bytes() == want.read_bytes(), f
