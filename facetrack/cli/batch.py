@@ -69,8 +69,9 @@ def track_batch(sources: Sequence[str], out: Path, cfg: TrackerConfig, *,
 
 
 @contextmanager
-def _inputs_bar(enabled: bool) -> Iterator[Callable[[int, int, Outcome], None] | None]:
-    """The whole batch's bar on a terminal: inputs finished of all, frames so far, time
+def _inputs_bar(enabled: bool) -> Iterator[Callable[[int, int, Outcome | None], None] | None]:
+    """The whole batch's bar on a terminal: its parts finished of all (an input, or a segment
+    of a long video), frames of the inputs finished so far, the last input finished, time
     left; None when off or stderr is not a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield None
@@ -83,15 +84,16 @@ def _inputs_bar(enabled: bool) -> Iterator[Callable[[int, int, Outcome], None] |
         TimeRemainingColumn,
     )
 
-    with Progress(TextColumn("[bold]inputs"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[frames]} frames  {task.fields[last]}"),
                   TimeRemainingColumn()) as bar:
-        task = bar.add_task("inputs", total=None, frames=0, last="")
+        task = bar.add_task("batch", total=None, frames=0, last="")
         frames = [0]
 
-        def update(done: int, total: int, outcome: Outcome) -> None:
-            frames[0] += outcome.frames
-            bar.update(task, completed=done, total=total, frames=frames[0],
-                       last=printable(f"{outcome.folder}: {outcome.status}"))
+        def update(done: int, total: int, outcome: Outcome | None) -> None:
+            if outcome is not None:
+                frames[0] += outcome.frames
+                bar.update(task, last=printable(f"{outcome.folder}: {outcome.status}"))
+            bar.update(task, completed=done, total=total, frames=frames[0])
 
         yield update

@@ -33,8 +33,9 @@ from facetrack.sources.segments import Segment
 
 #: the index is rewritten at most this often while a batch runs (and always at its end)
 INDEX_EVERY_S = 2.0
-#: ``progress(inputs_finished, inputs, outcome)`` after each input
-BatchProgress = Callable[[int, int, Outcome], None]
+#: ``progress(jobs_finished, jobs, outcome)`` after each job (an input, or a segment of a long
+#: video); ``outcome`` is the input's once it is finished, else None
+BatchProgress = Callable[[int, int, "Outcome | None"], None]
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,15 @@ def track_many(
     written = [time.monotonic()]
 
     def done(position: int, outcome: Outcome) -> None:
-        index = work.take(position, outcome)
-        if index is None:  # a segment of an input still running
-            return
+        index = work.take(position, outcome)  # None: a segment of a video still running
         finished[0] += 1
         # not after every input: 10,000 inputs would rewrite a 10,000-row index 10,000 times
-        if time.monotonic() - written[0] >= INDEX_EVERY_S:
+        if index is not None and time.monotonic() - written[0] >= INDEX_EVERY_S:
             write_index(root, work.outcomes)
             written[0] = time.monotonic()
         if progress is not None:
-            progress(finished[0], len(work.outcomes), work.outcomes[index])
+            progress(finished[0], len(work.jobs),
+                     work.outcomes[index] if index is not None else None)
 
     write_index(root, work.outcomes)
     try:
@@ -140,9 +140,8 @@ class _Work:
             if not plan:
                 work.append((size, replace(self.template, input=item, out=str(folder)),
                              (i, None)))
-            for seg in plan:
-                frames = (seg.end if seg.end is not None else seg.cut * 2) - seg.start
-                work.append((size * frames, replace(
+            for seg in plan:  # segments of one video are about the same length
+                work.append((size / len(plan), replace(
                     self.template, input=item, out=str(segment_folder(folder, seg)),
                     segment=seg), (i, seg.number)))
         # the largest first, so the batch does not end waiting on one long file

@@ -125,13 +125,14 @@ class _Payloads:
             key = self.key(job)
             if key is not None:
                 self.users[key] = self.users.get(key, 0) + 1
+        self.shared = {key for key, n in self.users.items() if n > 1}
 
     def key(self, job: Any) -> str | None:
         return self.share(job) if self.share is not None else None
 
     def get(self, job: Any) -> Any:
         key = self.key(job)
-        if key is None or self.users[key] < 2:
+        if key not in self.shared:
             return self.payload_of(job)
         if key not in self.refs:
             self.refs[key] = self.ray.put(self.payload_of(job))
