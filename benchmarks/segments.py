@@ -1,7 +1,8 @@
 """A long video tracked in segments (``facetrack track --workers/--ray``): what the stitch
 costs in tracking figures, and what the segments buy in wall time.
 
-    python -m benchmarks.segments [--segment-s 4] [--lead-in-s 2] [--speed] [--runs 2]
+    python -m benchmarks.segments [--segment-s 4] [--lead-in-s 2] [--blinks] [--speed]
+                                  [--runs 2]
 
 **Tracking.** Each synth sequence is re-encoded with a keyframe every second (the shared
 copies have one every 10 s, too few to cut a 12-16 s clip), then tracked three ways, MOTA and
@@ -13,6 +14,11 @@ IDF1 (motmetrics, IoU >= 0.3) from mot.txt against gt.txt:
 - ``cut, no stitch``: what a user gets from any tracker by cutting the video first: ffmpeg's
   segment muxer cuts it at keyframes (``-c copy``), each piece is tracked alone, and its
   frames and ids are offset to be unique (no lead-in, no matching across the cuts).
+
+**Blinks** (``--blinks``): each ZJU Eyeblink person's four clips back to back (about 20 s,
+re-encoded at 28 fps with a keyframe every 10 frames), tracked whole and in segments of 5 s
+with a lead-in of 2.5 s: the blinks each writes, and how many of the whole run's blinks the
+segments found (end within 0.1 s).
 
 **Speed** (``--speed``): one long clip (synth03, 640x480, looped to ``--loop-s`` seconds,
 keyframe every second) through the real CLI: ``facetrack track`` (one process, the whole
@@ -108,6 +114,44 @@ def tracking(segment_s: float, lead_in_s: float, work: Path) -> list[list[object
     return rows
 
 
+def concatenated(parts: list[Path], out: Path) -> Path:
+    """``parts`` one after another, re-encoded at 28 fps with a keyframe every 10 frames."""
+    inputs = [a for p in parts for a in ("-i", str(p))]
+    streams = "".join(f"[{i}:v]" for i in range(len(parts)))
+    _ffmpeg(*inputs, "-filter_complex", f"{streams}concat=n={len(parts)}:v=1[v]", "-map",
+            "[v]", "-c:v", "libx264", "-crf", "16", "-preset", "veryfast", "-g", "10", "-bf",
+            "0", "-r", "28", "-pix_fmt", "yuv420p", str(out))
+    return out
+
+
+def _blink_ends(path: Path) -> list[float]:
+    with path.open(encoding="utf-8") as fh:
+        return [float(row.split(",")[2]) for row in fh.read().splitlines()[1:]]
+
+
+def blinks(segment_s: float, lead_in_s: float, work: Path) -> list[list[object]]:
+    """Each ZJU person's four clips back to back, tracked whole and in segments: the blinks
+    of each, and how many of the whole run's the segments found (end within 0.1 s)."""
+    root = data_root() / "zju_eyeblink_video"
+    people = sorted({p.name.split("_")[0] for p in root.iterdir() if p.is_dir()})
+    rows: list[list[object]] = []
+    totals = [0, 0, 0, 0]
+    for person in people:
+        clips = sorted(p / f"{p.name}.mp4" for p in root.glob(f"{person}_*"))
+        clip = concatenated(clips, work / f"{person}.mp4")
+        track_file(clip, work / person / "whole")
+        run = track_many([clip], work / person / "segments", workers=1, segment_s=segment_s,
+                         lead_in_s=lead_in_s)
+        whole = _blink_ends(work / person / "whole" / "blinks.csv")
+        parts = _blink_ends(work / person / "segments" / person / "blinks.csv")
+        found = sum(any(abs(p - w) <= 0.1 for p in parts) for w in whole)
+        rows.append([person, run.outcomes[0].segments, len(whole), len(parts), found])
+        for i, v in enumerate((run.outcomes[0].segments - 1, len(whole), len(parts), found)):
+            totals[i] += v
+    rows.append(["all", f"{totals[0]} seams", *totals[1:]])
+    return rows
+
+
 def _timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -144,6 +188,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segment-s", type=float, default=4.0)
     parser.add_argument("--lead-in-s", type=float, default=2.0)
+    parser.add_argument("--blinks", action="store_true",
+                        help="also blinks across the seams (ZJU Eyeblink)")
+    parser.add_argument("--blink-segment-s", type=float, default=5.0)
+    parser.add_argument("--blink-lead-in-s", type=float, default=2.5)
     parser.add_argument("--speed", action="store_true", help="also the wall-time rows")
     parser.add_argument("--loop-s", type=float, default=240.0)
     parser.add_argument("--minutes", type=float, default=1.0)
@@ -155,6 +203,12 @@ def main() -> None:
               "keyframe every second")
         print_table(["sequence", "run", "segments", "MOTA", "IDF1", "ID sw"],
                     tracking(args.segment_s, args.lead_in_s, work))
+        if args.blinks:
+            print(f"\nZJU Eyeblink, each person's 4 clips back to back; segments of "
+                  f"{args.blink_segment_s:g} s, lead-in {args.blink_lead_in_s:g} s")
+            print_table(["person", "segments", "blinks whole", "blinks in segments",
+                         "whole's found in segments"],
+                        blinks(args.blink_segment_s, args.blink_lead_in_s, work))
         if args.speed:
             print(f"\none {args.loop_s:g} s clip (640x480), median of {args.runs} runs")
             print_table(["command", "wall s", "speed-up"],
