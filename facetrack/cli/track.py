@@ -63,10 +63,11 @@ def track(
                                  "Ray (the `ray` extra).", show_default=False)
     ] = None,
     segment_minutes: Annotated[
-        float | None, typer.Option("--segment-minutes", metavar="MINUTES", help="With "
-                                   "--workers/--ray: track a video longer than 1.5 times "
-                                   "this in segments of about this long, in parallel, and "
-                                   "join them (0: never; default 10).", show_default=False)
+        float | None, typer.Option("--segment-minutes", metavar="MINUTES", help="Track a "
+                                   "video longer than 1.5 times this in segments of about "
+                                   "this long, in parallel, and join them (0: never; default "
+                                   "10 in a batch; giving it makes a batch).",
+                                   show_default=False)
     ] = None,
 ) -> None:
     """Track every face in INPUT; write faces.jsonl and tracks.csv/json to --out (several

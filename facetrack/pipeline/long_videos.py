@@ -4,11 +4,13 @@ outcome once its segments are back (``finish``). What a segment is:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from facetrack.config import TrackerConfig
+from facetrack.errors import OutputError
 from facetrack.pipeline.batch import Input, Outcome
 from facetrack.sources import VIDEO_SUFFIXES
 from facetrack.sources.segments import (
@@ -62,29 +64,54 @@ def segment_folder(input_folder: Path, segment: Segment) -> Path:
 def finish(item: Input, segments: Sequence[Segment], pieces: Mapping[int, Outcome],
            root: Path, mot: bool) -> Outcome:
     """The input's outcome from its segments' (``pieces``, by segment number; missing: not
-    run): the segments from the first up to the first not done, joined into the input's
-    folder. ``done`` when all are; else that segment's status, with its error named."""
-    from facetrack.pipeline.jobs import prepare_output
-    from facetrack.pipeline.stitch import stitch
-
+    run): every segment that wrote results (done, or stopped part-way) joined into the
+    input's folder, a gap where one wrote none. ``done`` when all are done; else ``partial``
+    (or the first bad segment's status when nothing was joined), its error naming the first
+    segment not done. A segment's folder is removed once joined; one that could not be
+    joined (its worker died mid-write) is kept in ``.segments``, as is everything when the
+    joining itself fails."""
     folder = root / item.folder
     got = [pieces.get(s.number, Outcome(item.location, item.folder, error="interrupted"))
            for s in segments]
-    bad = next((n for n, o in enumerate(got) if o.status != "done"), None)
-    usable = len(segments) if bad is None else bad + (got[bad].status == "partial")
     outcome = Outcome(item.location, item.folder, segments=len(segments),
                       attempts=max(o.attempts for o in got),
                       seconds=round(sum(o.seconds for o in got), 3))
-    if usable:
-        prepare_output(folder)
-        outcome.frames, outcome.tracks = stitch(
-            [segment_folder(folder, s) for s in segments[:usable]], segments[:usable], folder,
-            mot=mot)
-    shutil.rmtree(folder / SEGMENTS_FOLDER, ignore_errors=True)
+    joinable = [s for s in segments if _has_results(segment_folder(folder, s))]
+    try:
+        _join(folder, joinable, outcome, mot)
+    except (OutputError, OSError, ValueError, KeyError) as exc:
+        outcome.status = "failed"
+        outcome.error = (f"joining its segments failed ({exc}); they are kept in "
+                         f"{SEGMENTS_FOLDER}")
+        return outcome
     outcome.fps = round(outcome.frames / outcome.seconds, 2) if outcome.seconds else 0.0
-    if bad is None:
+    bad = [n for n, o in enumerate(got) if o.status != "done"]
+    if not bad:
         outcome.status = "done"
         return outcome
-    outcome.status = "partial" if outcome.frames else got[bad].status
-    outcome.error = f"{segments[bad].describe()}: {got[bad].error or got[bad].status}"
+    first = got[bad[0]]
+    outcome.status = "partial" if outcome.frames else first.status
+    more = f" ({len(bad)} of {len(segments)} segments not done)" if len(bad) > 1 else ""
+    outcome.error = f"{segments[bad[0]].describe()}: {first.error or first.status}{more}"
     return outcome
+
+
+def _has_results(folder: Path) -> bool:
+    """Whether a segment's run ended its files (parts.json is written last)."""
+    from facetrack.pipeline.segments import PARTS
+
+    return (folder / PARTS).is_file() and (folder / "faces.jsonl").is_file()
+
+
+def _join(folder: Path, segments: Sequence[Segment], outcome: Outcome, mot: bool) -> None:
+    from facetrack.pipeline.jobs import prepare_output
+    from facetrack.pipeline.stitch import stitch
+
+    if segments:
+        prepare_output(folder)
+        outcome.frames, outcome.tracks = stitch(
+            [segment_folder(folder, s) for s in segments], segments, folder, mot=mot)
+    for s in segments:
+        shutil.rmtree(segment_folder(folder, s), ignore_errors=True)
+    with contextlib.suppress(OSError):  # left when a segment could not be joined
+        (folder / SEGMENTS_FOLDER).rmdir()

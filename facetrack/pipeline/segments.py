@@ -28,16 +28,22 @@ PARTS = "parts.json"
 class TrackParts:
     """Each track's snapshot on the last frame before ``cut`` and on its last frame, and what
     only the segment's own frames show: the track's first time on them, its highest PERCLOS
-    window ending on them and its longest closure under way on them."""
+    window ending on them, its longest closure under way on them, and the blinks that ended
+    on them (``blinks``: each blink is counted on the frame that ends it, which only one
+    segment owns; a blink still under way at a segment's last frame is the next one's)."""
 
     def __init__(self, cut: int) -> None:
         self.cut = cut
         self.before: dict[int, TrackSnapshot] = {}
         self.last: dict[int, TrackSnapshot] = {}
         self.own: dict[int, dict[str, Any]] = {}
+        self.blinks: list[list[float]] = []  # [track id, start_s, end_s, closed_s]
+        self._blink_seen: dict[int, float] = {}  # track -> start of its last blink
 
     def consume(self, result: FrameResult) -> None:
-        if result.frame.index < self.cut:
+        mine = result.frame.index >= self.cut
+        self._take_blinks(result, mine)
+        if not mine:
             for track in result.tracks:
                 self.before[track.track_id] = track
             return
@@ -54,6 +60,19 @@ class TrackParts:
                 own["longest_closed_s"] = max(own["longest_closed_s"], s.longest_closed_s)
             self.last[tid] = track
 
+    def _take_blinks(self, result: FrameResult, mine: bool) -> None:
+        """The blinks ended on this frame (as ``BlinksFile`` finds them), kept when the
+        frame is the segment's own."""
+        for track in result.tracks:
+            blink = track.signals.last_blink
+            if blink is not None and self._blink_seen.get(track.track_id) != blink.start_s:
+                self._blink_seen[track.track_id] = blink.start_s
+                if mine:
+                    self.blinks.append([track.track_id, blink.start_s, blink.end_s,
+                                        blink.closed_s])
+            if track.state == "ended":
+                self._blink_seen.pop(track.track_id, None)
+
     def close(self) -> None:
         """Written by ``write`` (on every exit path of the segment's run)."""
 
@@ -68,8 +87,8 @@ class TrackParts:
 
     def write(self, folder: Path, fps: float) -> None:
         rows = {str(k): v for k, v in self.parts().items()}
-        write_atomically(folder / PARTS, [json.dumps({"fps": fps, "tracks": rows},
-                                                     allow_nan=False), "\n"])
+        write_atomically(folder / PARTS, [json.dumps(
+            {"fps": fps, "tracks": rows, "blinks": self.blinks}, allow_nan=False), "\n"])
 
 
 def _own_start(t: float) -> dict[str, Any]:

@@ -12,8 +12,12 @@ The rule, for segments ``s`` and ``s+1``:
   (the assignment that maximises the shared frames), and only when they overlap on at least
   half of the frames where both are seen (two people crossing overlap on a few). A track of
   ``s+1`` that continues none gets the next new id; ids of the first segment are its own.
-- **Blinks.** A blink belongs to the segment whose own time span holds its end: each is
-  written once, by a segment that saw the lids close and open again.
+- **Blinks.** A blink belongs to the segment that owns the frame where it ended (where the
+  lids were seen open again, or the video's end): each is written once. A blink under way on
+  a segment's last frame is not ended there; the next segment, which saw it start on its
+  lead-in, ends it on one of its own frames.
+- **Gaps.** A segment with no results (it failed before writing any) leaves a gap: the
+  segments after it are joined all the same, their tracks with new ids (nothing to match).
 - **tracks.csv.** A track's row adds up its parts: each segment's part counts the segment's
   own frames only (``facetrack.pipeline.segments``); blinks are its rows of blinks.csv; the
   highest PERCLOS window, the longest closure and the best quality are the highest of the
@@ -22,8 +26,6 @@ The rule, for segments ``s`` and ``s+1``:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ from facetrack.geometry import iou_matrix
 from facetrack.pipeline.segments import PARTS
 from facetrack.signals.perclos import closed_share
 from facetrack.signals.track import pose_moments
-from facetrack.sinks.files import BlinksFile, LineFile, write_tracks
+from facetrack.sinks.files import BlinksFile, LineFile, blink_row, write_tracks
 from facetrack.sources.segments import Segment
 from facetrack.tracks import TrackSignals, TrackSnapshot
 
@@ -75,8 +77,8 @@ class _Joined:
 
 def stitch(folders: Sequence[Path], segments: Sequence[Segment], out: Path, *,
            mot: bool = False) -> tuple[int, int]:
-    """Join the folders of ``segments`` (consecutive, from the video's first; the last one
-    may have stopped part-way) into ``out``: faces.jsonl, blinks.csv, tracks.csv/json and
+    """Join the folders of ``segments`` (in order; any may have stopped part-way, and any
+    may be missing: a gap) into ``out``: faces.jsonl, blinks.csv, tracks.csv/json and
     mot.txt when asked. Returns (frames, tracks) written."""
     joined = _Joined()
     overlap: Boxes = {}
@@ -87,11 +89,11 @@ def stitch(folders: Sequence[Path], segments: Sequence[Segment], out: Path, *,
             for n, (folder, seg) in enumerate(zip(folders, segments, strict=True)):
                 following = segments[n + 1] if n + 1 < len(folders) else None
                 ids, overlap = _join_faces(folder, seg, following, overlap, joined, faces)
-                until = following.cut_time if following is not None else None
-                _join_blinks(folder, seg, until, ids, joined, blinks)
+                parts = _parts(folder)
+                _join_blinks(parts, ids, joined, blinks)
                 if motfile is not None:
                     _join_mot(folder, seg, ids, motfile)
-                _join_parts(folder, ids, joined)
+                _join_parts(parts, ids, joined)
         finally:
             if motfile is not None:
                 motfile.close()
@@ -178,20 +180,17 @@ def match_tracks(earlier: Boxes, lead: Boxes) -> dict[int, int]:
             if score[r, c] > 0 and score[r, c] >= SAME_FACE_SHARE * both[gids[r], lids[c]]}
 
 
-def _join_blinks(folder: Path, seg: Segment, until: float | None, ids: dict[int, int],
-                 joined: _Joined, blinks: LineFile) -> None:
-    """The segment's blinks that end in its own time span, with the whole video's ids."""
-    with (folder / "blinks.csv").open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    text = io.StringIO()
-    for row in rows:
-        end, local = float(row["end_s"]), int(row["track_id"])
-        if local in ids and end >= seg.cut_time and (until is None or end < until):
-            tid = ids[local]
+def _join_blinks(parts: dict[str, Any], ids: dict[int, int], joined: _Joined,
+                 blinks: LineFile) -> None:
+    """The blinks that ended on the segment's own frames, with the whole video's ids."""
+    lines = []
+    for local, start, end, closed in parts["blinks"]:
+        tid = ids.get(int(local))
+        if tid is not None:
             joined.tracks[tid].blinks += 1
-            text.write(f"{tid},{row['start_s']},{row['end_s']},{row['closed_s']}\n")
-    if text.getvalue():
-        blinks.write(text.getvalue())
+            lines.append(blink_row(tid, start, end, closed))
+    if lines:
+        blinks.write("".join(lines))
 
 
 def _join_mot(folder: Path, seg: Segment, ids: dict[int, int], mot: LineFile) -> None:
@@ -205,8 +204,16 @@ def _join_mot(folder: Path, seg: Segment, ids: dict[int, int], mot: LineFile) ->
         mot.write("".join(lines))
 
 
-def _join_parts(folder: Path, ids: dict[int, int], joined: _Joined) -> None:
-    data = json.loads((folder / PARTS).read_text(encoding="utf-8"))
+def _parts(folder: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((folder / PARTS).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot read a segment's results ({exc.strerror or exc})"
+                          ) from None
+    return data
+
+
+def _join_parts(data: dict[str, Any], ids: dict[int, int], joined: _Joined) -> None:
     joined.fps = joined.fps or float(data["fps"])
     for local, part in data["tracks"].items():
         tid = ids.get(int(local))

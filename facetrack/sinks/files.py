@@ -101,6 +101,11 @@ class MotWriter(LineFile):
             self.write("".join(lines))
 
 
+def blink_row(track_id: int, start_s: float, end_s: float, closed_s: float) -> str:
+    """One line of blinks.csv."""
+    return f"{track_id},{start_s:.4f},{end_s:.4f},{closed_s:.4f}\n"
+
+
 class BlinksFile(LineFile):
     """blinks.csv: one row per blink as it ends, ``track_id,start_s,end_s,closed_s`` (source
     seconds from the frames' timestamps; ``closed_s`` the time fully closed within it)."""
@@ -118,8 +123,8 @@ class BlinksFile(LineFile):
             blink = track.signals.last_blink
             if blink is not None and self._written.get(track.track_id) != blink.start_s:
                 self._written[track.track_id] = blink.start_s
-                lines.append(f"{track.track_id},{blink.start_s:.4f},{blink.end_s:.4f},"
-                             f"{blink.closed_s:.4f}\n")
+                lines.append(blink_row(track.track_id, blink.start_s, blink.end_s,
+                                       blink.closed_s))
             if track.state == "ended":
                 self._written.pop(track.track_id, None)
         if lines:

@@ -45,7 +45,7 @@ class Segment:
     end: int | None
     start_pts: int
     first_pts: int
-    cut_time: float = 0.0  # the cut frame's timestamp
+    end_pts: int | None = None  # the pts of frame ``end`` (decoding stops there)
 
     @property
     def last(self) -> bool:
@@ -132,8 +132,11 @@ def _first_pts(container: Any, stream: Any) -> int:
 def plan_segments(timeline: Timeline, segment_s: float, lead_in_s: float) -> list[Segment]:
     """Cut points every ``segment_s`` seconds (the frame at or after each), none closer
     than half a segment to the end; each segment's decoding starts at the last keyframe at
-    least ``lead_in_s`` before its cut. One segment (the whole video) when it is not longer
-    than 1.5 segments."""
+    least ``lead_in_s`` (at most half a segment) before its cut. One segment (the whole
+    video) when it is not longer than 1.5 segments, or when its keyframes are so far apart
+    that a lead-in would be longer than itself plus half a segment (splitting would add more
+    work than it shares out)."""
+    lead_in_s = min(lead_in_s, segment_s / 2)
     times = [timeline.seconds(i) for i in range(timeline.frames)]
     duration = times[-1] if times else 0.0
     cuts = [0]
@@ -144,15 +147,15 @@ def plan_segments(timeline: Timeline, segment_s: float, lead_in_s: float) -> lis
             cuts.append(cut)
         k += 1
     key_times = [times[i] for i in timeline.keyframes]
-    segments = []
-    for n, cut in enumerate(cuts):
-        key = max(0, bisect.bisect_right(key_times, times[cut] - lead_in_s + 1e-9) - 1)
-        start = timeline.keyframes[key] if cut else 0
-        segments.append(Segment(n, len(cuts), start, cut,
-                                cuts[n + 1] if n + 1 < len(cuts) else None,
-                                int(timeline.pts[start]), int(timeline.pts[0]),
-                                round(times[cut], 4)))
-    return segments
+    starts = [timeline.keyframes[max(0, bisect.bisect_right(
+        key_times, times[cut] - lead_in_s + 1e-9) - 1)] if cut else 0 for cut in cuts]
+    if any(times[cut] - times[start] > lead_in_s + segment_s / 2
+           for cut, start in zip(cuts, starts, strict=True)):
+        cuts, starts = [0], [0]
+    ends: list[int | None] = [*cuts[1:], None]
+    return [Segment(n, len(cuts), start, cut, end, int(timeline.pts[start]),
+                    int(timeline.pts[0]), None if end is None else int(timeline.pts[end]))
+            for n, (start, cut, end) in enumerate(zip(starts, cuts, ends, strict=True))]
 
 
 class VideoSegmentSource(VideoFileSource):
@@ -167,14 +170,18 @@ class VideoSegmentSource(VideoFileSource):
         seg = self.segment
         time_base = self._stream.time_base
         if seg.start:
-            self._container.seek(seg.start_pts, stream=self._stream, backward=True,
-                                 any_frame=False)
+            try:
+                self._container.seek(seg.start_pts, stream=self._stream, backward=True,
+                                     any_frame=False)
+            except av.error.FFmpegError as exc:
+                raise DecodeError(f"{self._path}: cannot seek to {seg.describe()} ({exc})",
+                                  frame=seg.start) from None
         index = self.frames_read = seg.start
         timestamp = 0.0
         for vf in self._frames():
             if vf.pts is None or vf.pts < seg.start_pts:
                 continue  # before the keyframe (an open GOP's leading pictures)
-            if seg.end is not None and index >= seg.end:
+            if seg.end_pts is not None and vf.pts >= seg.end_pts:
                 break
             timestamp = float((vf.pts - seg.first_pts) * time_base)
             yield Frame(vf.to_ndarray(format="bgr24"), self._info.source_id, index, timestamp)

@@ -4,19 +4,21 @@ its segments fails."""
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from facetrack.config import TrackerConfig, override
 from facetrack.pipeline.batch import Input, Outcome
-from facetrack.pipeline.long_videos import finish, splitting_off
-from facetrack.pipeline.segments import own_part
+from facetrack.pipeline.long_videos import SEGMENTS_FOLDER, finish, splitting_off
+from facetrack.pipeline.segments import TrackParts, own_part
 from facetrack.pipeline.stitch import match_tracks
 from facetrack.sources.segments import Timeline, plan_segments
-from facetrack.tracks import TrackSignals
+from facetrack.tracks import Blink, TrackSignals
 
 
 def timeline(frames: int, keyframe_every: int, fps: int = 25) -> Timeline:
@@ -32,7 +34,7 @@ def test_cuts_every_segment_and_lead_ins_start_on_keyframes() -> None:
     assert [(s.start, s.cut, s.end) for s in segs] == [
         (0, 0, 250), (175, 250, 500), (425, 500, 750), (675, 750, None)]
     assert [s.number for s in segs] == [0, 1, 2, 3] and {s.count for s in segs} == {4}
-    assert segs[1].cut_time == 10.0 and segs[1].start_pts == 175 * 512 + 1024
+    assert segs[1].start_pts == 175 * 512 + 1024
     assert all(s.first_pts == 1024 for s in segs)
 
 
@@ -40,6 +42,19 @@ def test_a_lead_in_reaches_back_to_the_keyframe_before_it() -> None:
     segs = plan_segments(timeline(1000, 100), segment_s=10.0, lead_in_s=3.0)
     # cut at 250 less 75 frames is frame 175: the keyframe at or before it is 100
     assert segs[1].start == 100 and segs[2].start == 400
+
+
+def test_a_lead_in_is_at_most_half_a_segment_and_ends_where_the_next_cut_is() -> None:
+    segs = plan_segments(timeline(1000, 25), segment_s=4.0, lead_in_s=10.0)
+    assert [s.cut - s.start for s in segs[1:]] == [50] * (len(segs) - 1)  # 2 s, not 10
+    step = 12800 // 25
+    assert all(s.end_pts == s.end * step + 1024 for s in segs[:-1]) and segs[-1].end_pts is None
+
+
+def test_keyframes_too_far_apart_keep_a_video_whole() -> None:
+    # one keyframe a minute: every 10 s segment would decode up to a minute before its cut
+    assert len(plan_segments(timeline(4500, 1500), segment_s=10.0, lead_in_s=3.0)) == 1
+    assert len(plan_segments(timeline(4500, 125), segment_s=10.0, lead_in_s=3.0)) == 18
 
 
 def test_no_last_segment_shorter_than_half_and_short_videos_stay_whole() -> None:
@@ -104,5 +119,71 @@ def test_an_input_whose_first_segment_failed_is_failed_and_names_it(tmp_path: Pa
     outcome = finish(item, segs, pieces, tmp_path, mot=False)
     assert outcome.status == "failed" and outcome.segments == 4 and outcome.attempts == 2
     assert outcome.error == ("segment 1 of 4 (frames 0 to 249): its worker process died 2 "
-                             "times (last exit code -9)")
+                             "times (last exit code -9) (3 of 4 segments not done)")
     assert outcome.frames == 0 and not (tmp_path / "long" / "faces.jsonl").exists()
+
+
+def segment_folder_with(folder: Path, frames: range, track: int, blinks: list[list[float]]
+                        ) -> None:
+    """A segment's results as ``track_segment`` leaves them: one face on every frame."""
+    folder.mkdir(parents=True)
+    lines = [json.dumps({"frame": f, "timestamp": f / 25, "faces": [
+        {"track_id": track, "box": box(0)}]}) for f in frames]
+    (folder / "faces.jsonl").write_text("\n".join(lines) + "\n")
+    part = {**own_part(TrackSignals(frames_analysed=len(frames)), None),
+            "first_time": frames[0] / 25, "perclos_max": None, "longest_closed_s": 0.0,
+            "last_time": frames[-1] / 25}
+    (folder / "parts.json").write_text(json.dumps(
+        {"fps": 25.0, "tracks": {str(track): part}, "blinks": blinks}))
+
+
+def test_segments_after_a_failed_one_are_joined_across_the_gap(tmp_path: Path) -> None:
+    segs = plan_segments(timeline(1000, 25), segment_s=10.0, lead_in_s=3.0)
+    item = Input("long.mp4", "long")
+    parts = tmp_path / "long" / SEGMENTS_FOLDER
+    segment_folder_with(parts / "0000", range(0, 250), 1, [])
+    segment_folder_with(parts / "0002", range(425, 750), 5, [[5, 25.0, 25.2, 0.1]])
+    segment_folder_with(parts / "0003", range(675, 1000), 2, [[2, 35.0, 35.2, 0.1]])
+    done = Outcome("long.mp4", "long", status="done", seconds=1.0)
+    pieces = {0: done, 1: Outcome("long.mp4", "long", status="failed", error="disk full"),
+              2: done, 3: done}
+    outcome = finish(item, segs, pieces, tmp_path, mot=False)
+    assert (outcome.status, outcome.frames, outcome.tracks) == ("partial", 750, 2)
+    assert outcome.error == "segment 2 of 4 (frames 250 to 499): disk full"
+    got = [json.loads(line) for line in
+           (tmp_path / "long" / "faces.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in got] == [*range(250), *range(500, 1000)]
+    # segment 3's track continues segment 2's (the lead-in), which is new after the gap
+    assert {r["faces"][0]["track_id"] for r in got if r["frame"] >= 500} == {2}
+    blinks = (tmp_path / "long" / "blinks.csv").read_text().splitlines()
+    assert blinks[1:] == ["2,25.0000,25.2000,0.1000", "2,35.0000,35.2000,0.1000"]
+    assert not parts.exists()
+
+
+def test_a_join_that_fails_keeps_the_segments_and_says_so(tmp_path: Path) -> None:
+    segs = plan_segments(timeline(1000, 25), segment_s=10.0, lead_in_s=3.0)
+    parts = tmp_path / "long" / SEGMENTS_FOLDER
+    for n, seg in enumerate(segs):
+        segment_folder_with(parts / f"{n:04d}", range(seg.start, seg.end or 1000), 1, [])
+    (parts / "0002" / "parts.json").write_text("{not json")
+    done = Outcome("long.mp4", "long", status="done", seconds=1.0)
+    outcome = finish(Input("long.mp4", "long"), segs, dict.fromkeys(range(4), done), tmp_path,
+                     mot=False)
+    assert outcome.status == "failed" and outcome.error.startswith("joining its segments failed")
+    assert (parts / "0002" / "faces.jsonl").exists()
+
+
+def test_a_blink_belongs_to_the_segment_owning_the_frame_that_ends_it() -> None:
+    def result(index: int, blink: Blink | None) -> SimpleNamespace:
+        track = SimpleNamespace(track_id=1, state="confirmed", last_time=index / 25,
+                                signals=TrackSignals(last_blink=blink))
+        return SimpleNamespace(frame=SimpleNamespace(index=index, timestamp=index / 25),
+                               faces=SimpleNamespace(track_id=np.array([1])), tracks=[track])
+
+    parts = TrackParts(cut=10)
+    ended_in_lead_in = Blink(0.1, 0.2, 0.05)
+    before_the_cut = Blink(0.3, 0.38, 0.04)  # ended before the cut, seen open on frame 10
+    for index, blink in [(4, None), (5, ended_in_lead_in), (9, ended_in_lead_in),
+                         (10, before_the_cut), (11, before_the_cut)]:
+        parts.consume(result(index, blink))  # type: ignore[arg-type]
+    assert parts.blinks == [[1, 0.3, 0.38, 0.04]]
