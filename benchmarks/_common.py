@@ -85,6 +85,15 @@ def median_time(fn: Callable[[], object], runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def wall_time(cmd: list[str]) -> float:
+    """Seconds ``cmd`` took; the benchmark stops with its stderr if it failed."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return time.perf_counter() - t0
+
+
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """A GitHub-markdown table, so output can be pasted into docs/benchmarks.md."""
     def fmt(v: object) -> str:

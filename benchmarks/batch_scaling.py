@@ -24,13 +24,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchmarks._common import SYNTH_SEQUENCES, data_root, print_table
+from benchmarks._common import SYNTH_SEQUENCES, data_root, print_table, wall_time
 
 
 def _inputs(folder: Path) -> list[Path]:
@@ -41,14 +39,6 @@ def _inputs(folder: Path) -> list[Path]:
         link.symlink_to(data_root() / "synth_tracks" / name / "video.mp4")
         out.append(link)
     return out
-
-
-def _timed(cmd: list[str]) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    return time.perf_counter() - t0
 
 
 def _facetrack(*args: str, cpus: str | None = None) -> list[str]:
@@ -75,9 +65,9 @@ def _local_rows(files: list[Path], work: Path, runs: int) -> list[tuple[str, str
             out = work / (f"sequential-{run}" if workers is None else
                           f"workers{workers}-cpus{cpus}-{run}")
             if workers is None:
-                t = sum(_timed(_facetrack(str(f), "-o", str(out / f.stem))) for f in files)
+                t = sum(wall_time(_facetrack(str(f), "-o", str(out / f.stem))) for f in files)
             else:
-                t = _timed(_facetrack(*map(str, files), "-o", str(out), "--workers", workers,
+                t = wall_time(_facetrack(*map(str, files), "-o", str(out), "--workers", workers,
                                       cpus=cpus))
                 if not _same_tracks(out, reference, names):
                     sys.exit(f"{label}: tracks differ from the sequential run")
@@ -98,7 +88,7 @@ def _ray_rows(files: list[Path], work: Path, runs: int) -> list[tuple[str, str, 
             times = []
             for run in range(runs):
                 out = work / f"ray-{nodes}-{run}"
-                times.append(_timed(_facetrack(*map(str, files), "-o", str(out), "--ray",
+                times.append(wall_time(_facetrack(*map(str, files), "-o", str(out), "--ray",
                                                cluster.address)))
                 if not _same_tracks(out, work / "sequential-0", names):
                     sys.exit(f"ray {nodes}: tracks differ from the sequential run")

@@ -35,10 +35,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchmarks._common import SYNTH_SEQUENCES, data_root, load_mot, mot_metrics, print_table
+from benchmarks._common import (
+    SYNTH_SEQUENCES,
+    data_root,
+    load_mot,
+    mot_metrics,
+    print_table,
+    wall_time,
+)
 from facetrack.pipeline.jobs import track_file
 from facetrack.pipeline.many import track_many
 
@@ -152,14 +158,6 @@ def blinks(segment_s: float, lead_in_s: float, work: Path) -> list[list[object]]
     return rows
 
 
-def _timed(cmd: list[str]) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    return time.perf_counter() - t0
-
-
 def speed(loop_s: float, minutes: float, runs: int, work: Path) -> list[list[object]]:
     """Each command's median wall time, and its speed-up over one process tracking the
     whole file on the same cores."""
@@ -177,7 +175,7 @@ def speed(loop_s: float, minutes: float, runs: int, work: Path) -> list[list[obj
     for n, (label, extra, cpus) in enumerate(cases):
         cli = ["taskset", "-c", cpus, sys.executable, "-m", "facetrack", "track", str(clip),
                "-q"]
-        t = statistics.median(_timed([*cli, "-o", str(work / f"speed{n}-{i}"), *extra])
+        t = statistics.median(wall_time([*cli, "-o", str(work / f"speed{n}-{i}"), *extra])
                               for i in range(runs))
         base = t if not extra else base
         rows.append([label, f"{t:.1f}", base / t])
