@@ -18,6 +18,7 @@ from typing import Any
 from facetrack.config import TrackerConfig
 from facetrack.pipeline.jobs import TrackRun, prepare_output, track_file
 from facetrack.results import FrameResult
+from facetrack.sinks.files import BlinkEnds
 from facetrack.sources.segments import Segment, VideoSegmentSource
 from facetrack.storage.atomic import write_atomically
 from facetrack.tracks import TrackSignals, TrackSnapshot
@@ -38,15 +39,15 @@ class TrackParts:
         self.last: dict[int, TrackSnapshot] = {}
         self.own: dict[int, dict[str, Any]] = {}
         self.blinks: list[list[float]] = []  # [track id, start_s, end_s, closed_s]
-        self._blink_seen: dict[int, float] = {}  # track -> start of its last blink
+        self._blink_ends = BlinkEnds()
 
     def consume(self, result: FrameResult) -> None:
-        mine = result.frame.index >= self.cut
-        self._take_blinks(result, mine)
-        if not mine:
+        ended = self._blink_ends.of(result)  # read on every frame, kept on the segment's own
+        if result.frame.index < self.cut:
             for track in result.tracks:
                 self.before[track.track_id] = track
             return
+        self.blinks += [[tid, b.start_s, b.end_s, b.closed_s] for tid, b in ended]
         for tid in result.faces.track_id.tolist():
             self.own.setdefault(tid, _own_start(result.frame.timestamp))
         for track in result.tracks:
@@ -59,19 +60,6 @@ class TrackParts:
             if s.longest_closed_s > (earlier.signals.longest_closed_s if earlier else 0.0):
                 own["longest_closed_s"] = max(own["longest_closed_s"], s.longest_closed_s)
             self.last[tid] = track
-
-    def _take_blinks(self, result: FrameResult, mine: bool) -> None:
-        """The blinks ended on this frame (as ``BlinksFile`` finds them), kept when the
-        frame is the segment's own."""
-        for track in result.tracks:
-            blink = track.signals.last_blink
-            if blink is not None and self._blink_seen.get(track.track_id) != blink.start_s:
-                self._blink_seen[track.track_id] = blink.start_s
-                if mine:
-                    self.blinks.append([track.track_id, blink.start_s, blink.end_s,
-                                        blink.closed_s])
-            if track.state == "ended":
-                self._blink_seen.pop(track.track_id, None)
 
     def close(self) -> None:
         """Written by ``write`` (on every exit path of the segment's run)."""

@@ -31,7 +31,7 @@ from facetrack.errors import OutputError
 from facetrack.geometry import crop
 from facetrack.results import FrameResult
 from facetrack.storage.atomic import write_atomically
-from facetrack.tracks import TrackSnapshot
+from facetrack.tracks import Blink, TrackSnapshot
 
 #: thumbnails keep this margin around the face box (fraction of its size, each side)
 THUMBNAIL_MARGIN = 0.15
@@ -106,6 +106,25 @@ def blink_row(track_id: int, start_s: float, end_s: float, closed_s: float) -> s
     return f"{track_id},{start_s:.4f},{end_s:.4f},{closed_s:.4f}\n"
 
 
+class BlinkEnds:
+    """The blinks that end on each result, each once: a track's ``last_blink`` stays on its
+    snapshots until the next one ends."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, float] = {}  # track -> start of its last blink
+
+    def of(self, result: FrameResult) -> list[tuple[int, Blink]]:
+        ended = []
+        for track in result.tracks:
+            blink = track.signals.last_blink
+            if blink is not None and self._seen.get(track.track_id) != blink.start_s:
+                self._seen[track.track_id] = blink.start_s
+                ended.append((track.track_id, blink))
+            if track.state == "ended":
+                self._seen.pop(track.track_id, None)
+        return ended
+
+
 class BlinksFile(LineFile):
     """blinks.csv: one row per blink as it ends, ``track_id,start_s,end_s,closed_s`` (source
     seconds from the frames' timestamps; ``closed_s`` the time fully closed within it)."""
@@ -115,18 +134,11 @@ class BlinksFile(LineFile):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.write(self.HEADER)
-        self._written: dict[int, float] = {}  # track -> start of its last blink written
+        self._ends = BlinkEnds()
 
     def consume(self, result: FrameResult) -> None:
-        lines = []
-        for track in result.tracks:
-            blink = track.signals.last_blink
-            if blink is not None and self._written.get(track.track_id) != blink.start_s:
-                self._written[track.track_id] = blink.start_s
-                lines.append(blink_row(track.track_id, blink.start_s, blink.end_s,
-                                       blink.closed_s))
-            if track.state == "ended":
-                self._written.pop(track.track_id, None)
+        lines = [blink_row(tid, b.start_s, b.end_s, b.closed_s) for tid, b in
+                 self._ends.of(result)]
         if lines:
             self.write("".join(lines))
 
