@@ -236,7 +236,7 @@ def _summary(tid: int, track: _Track, fps: float) -> TrackSummary:
         return sum(values)
 
     n = int(total("frames_analysed")) if parts else 0
-    mean, std = pose_moments(total("pose_sum"), total("pose_sq"), n) if n else (None, None)
+    mean, std = pose_moments(total("pose_sum"), total("pose_sq"), n)
     highest = [p["perclos_max"] for p in parts if p["perclos_max"] is not None]
     signals = TrackSignals(
         frames_analysed=n, looking_frames=int(total("looking_frames")) if parts else 0,
