@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.segments import concatenated
 from facetrack.pipeline.jobs import track_file
 from facetrack.pipeline.many import track_many
 from facetrack.sources.segments import VideoSegmentSource, plan_segments, probe_timeline
@@ -130,17 +131,6 @@ def test_the_cli_splits_long_videos_and_refuses_what_it_cannot_join(clip: Path,
         assert_one_line_error(facetrack("track", str(clip), "-o", str(target), "--workers",
                                         "2", *bad, "-q"), 2, needle)
         assert not target.exists()
-
-
-def concatenated(parts: list[Path], out: Path) -> Path:
-    """``parts`` one after another (the same size), a keyframe every 10 frames."""
-    inputs = [a for p in parts for a in ("-i", str(p))]
-    streams = "".join(f"[{i}:v]" for i in range(len(parts)))
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *inputs,
-                    "-filter_complex", f"{streams}concat=n={len(parts)}:v=1[v]", "-map", "[v]",
-                    "-c:v", "libx264", "-crf", "16", "-preset", "veryfast", "-g", "10",
-                    "-bf", "0", "-r", "28", "-pix_fmt", "yuv420p", str(out)], check=True)
-    return out
 
 
 @pytest.mark.data
