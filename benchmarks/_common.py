@@ -76,6 +76,16 @@ def mot_metrics(
     return {k: float(row[k]) for k in summary.columns}
 
 
+def pooled(per_seq: dict[str, dict[str, float]]) -> dict[str, float]:
+    """MOTA and IDF1 pooled over all GT boxes of the sequences (weighted by boxes), ID
+    switches added up, from each sequence's ``mot_metrics``."""
+    objs = sum(m["num_objects"] for m in per_seq.values())
+    out = {k: sum(m[k] * m["num_objects"] for m in per_seq.values()) / objs
+           for k in ("mota", "idf1")}
+    out["num_switches"] = sum(m["num_switches"] for m in per_seq.values())
+    return out
+
+
 def median_time(fn: Callable[[], object], runs: int = 3) -> float:
     times = []
     for _ in range(runs):

@@ -42,6 +42,7 @@ from benchmarks._common import (
     data_root,
     load_mot,
     mot_metrics,
+    pooled,
     print_table,
     wall_time,
 )
@@ -93,7 +94,7 @@ def _cut_no_stitch(clip: Path, work: Path, segment_s: float) -> tuple[Hyp, int]:
 
 def tracking(segment_s: float, lead_in_s: float, work: Path) -> list[list[object]]:
     rows: list[list[object]] = []
-    totals: dict[str, list[float]] = {}
+    per_way: dict[str, dict[str, dict[str, float]]] = {}
     for name in SYNTH_SEQUENCES:
         seq = data_root() / "synth_tracks" / name
         clip = keyframe_every_second(seq / "video.mp4", work / f"{name}.mp4")
@@ -108,15 +109,11 @@ def tracking(segment_s: float, lead_in_s: float, work: Path) -> list[list[object
                              run.outcomes[0].segments),
                 "cut, no stitch": (cut, pieces)}
         for way, (hyp, parts) in hyps.items():
-            m = _figures(seq, hyp)
+            m = per_way.setdefault(way, {})[name] = _figures(seq, hyp)
             rows.append([name, way, parts, m["mota"], m["idf1"], int(m["num_switches"])])
-            t = totals.setdefault(way, [0.0, 0.0, 0.0, 0.0])
-            t[0] += m["mota"] * m["num_objects"]
-            t[1] += m["idf1"] * m["num_objects"]
-            t[2] += m["num_objects"]
-            t[3] += m["num_switches"]
-    for way, (mota, idf1, objects, switches) in totals.items():
-        rows.append(["overall", way, "", mota / objects, idf1 / objects, int(switches)])
+    for way, figures in per_way.items():
+        m = pooled(figures)
+        rows.append(["overall", way, "", m["mota"], m["idf1"], int(m["num_switches"])])
     return rows
 
 

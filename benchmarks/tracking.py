@@ -22,7 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import SYNTH_SEQUENCES, data_root, load_mot, mot_metrics, print_table
+from benchmarks._common import (
+    SYNTH_SEQUENCES,
+    data_root,
+    load_mot,
+    mot_metrics,
+    pooled,
+    print_table,
+)
 from facetrack.config import TrackerConfig
 from facetrack.detection.yunet import YuNetDetector
 from facetrack.faces import Faces
@@ -132,16 +139,8 @@ def evaluate(sequences: Sequence[str] = SYNTH_SEQUENCES, config: TrackerConfig |
             hyps[pipeline_name(k)] = run_pipeline(root / name, cfg)
         gt = load_mot(root / name / "gt.txt")
         per_seq[name] = {t: mot_metrics(gt, h, n, min_iou=0.3, name=name) for t, h in hyps.items()}
-    overall: dict[str, dict[str, float]] = {}
-    for tracker in next(iter(per_seq.values())):
-        objs = sum(per_seq[s][tracker]["num_objects"] for s in per_seq)
-        overall[tracker] = {
-            # MOTA and IDF1 pooled over all GT boxes of the sequences (weighted by boxes)
-            k: sum(per_seq[s][tracker][k] * per_seq[s][tracker]["num_objects"]
-                   for s in per_seq) / objs
-            for k in ("mota", "idf1")
-        }
-        overall[tracker]["num_switches"] = sum(per_seq[s][tracker]["num_switches"] for s in per_seq)
+    overall = {tracker: pooled({s: per_seq[s][tracker] for s in per_seq})
+               for tracker in next(iter(per_seq.values()))}
     return {"sequences": per_seq, "overall": overall}
 
 
