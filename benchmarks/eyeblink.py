@@ -1,6 +1,6 @@
 """Blinks, fully-closed eyes and PERCLOS on real labelled webcam video (ZJU Eyeblink).
 
-    python -m benchmarks.eyeblink [--mesh] [--follow N]
+    python -m benchmarks.eyeblink [--mesh] [--follow N] [--face-rate HZ ...] [--no-peers]
 
 Every clip of ``zju_eyeblink_video`` runs through facetrack as a user's file would (detection,
 tracking, Face Mesh, the iris model, the per-track eye levels); the annotated person is the face
@@ -25,7 +25,9 @@ usually run with, in the box of dlib's own HOG detector; ``dlib-bin`` and
 ``face_recognition_models`` from PyPI, benchmark-only: the 68-point model's training data is
 non-commercial) at thresholds 0.2 and 0.25, and on Face Mesh's points at 0.2. ``--mesh`` adds
 facetrack with ``analysis.eye_model: mesh`` (its eyes before the iris model, through the same
-per-track levels).
+per-track levels). ``--face-rate HZ`` adds facetrack with ``analysis.face_rate_hz: HZ`` (each
+face read at most HZ times a second); there, as in facetrack's own signals, a frame between two
+reads holds the last read's ``eyes_closed``.
 """
 
 from __future__ import annotations
@@ -128,9 +130,10 @@ class DlibEyes:
         return float(np.mean(ears))
 
 
-def run_facetrack(tracker: FaceTracker, video: Path, clip: Clip, dlib_eyes: DlibEyes | None
-                  ) -> dict[str, Reading]:
-    """facetrack's reading and the EAR peers', from one pass over the clip."""
+def run_facetrack(tracker: FaceTracker, video: Path, clip: Clip, dlib_eyes: DlibEyes | None,
+                  hold: bool = False) -> dict[str, Reading]:
+    """facetrack's reading and the EAR peers', from one pass over the clip; with ``hold`` a
+    frame whose face was not read holds the person's last read (``analysis.face_rate_hz``)."""
     n = len(clip.time)
     closed, ear, ear68 = np.zeros(n, bool), np.full(n, np.nan), np.full(n, np.nan)
     blinks: dict[tuple[int, float], tuple[float, float]] = {}
@@ -147,6 +150,8 @@ def run_facetrack(tracker: FaceTracker, video: Path, clip: Clip, dlib_eyes: Dlib
                     closed[i] = bool(faces.attrs["eyes_closed"][k])
                     assert faces.landmarks is not None
                     ear[i] = float(eye_aspect_ratio(faces.landmarks[k][None])[0].mean())
+                elif hold and i:
+                    closed[i] = closed[i - 1]
         for snap in result.tracks:
             b = snap.signals.last_blink
             if b is not None:
@@ -216,10 +221,12 @@ def match(found: list[tuple[float, float]], truth: list[tuple[float, float]]) ->
 
 
 def evaluate(clips: list[str] | None = None, mesh: bool = False, dlib: bool = True,
-             follow: int | None = None) -> dict[str, dict[str, Score]]:
+             follow: int | None = None, face_rates: tuple[float, ...] = ()
+             ) -> dict[str, dict[str, Score]]:
     """{method: {condition or "all": Score}} over the clips (all of the shared split when
     ``clips`` is None); ``follow`` N adds facetrack with ``tracking.detect_interval: N`` (faces
-    followed from their landmarks between detections)."""
+    followed from their landmarks between detections), each of ``face_rates`` facetrack with
+    ``analysis.face_rate_hz`` at that rate."""
     dlib_eyes = DlibEyes() if dlib else None
     root = data_root() / "zju_eyeblink_video"
     folders = sorted(p for p in root.iterdir() if p.is_dir())
@@ -232,12 +239,16 @@ def evaluate(clips: list[str] | None = None, mesh: bool = False, dlib: bool = Tr
     if follow is not None:
         trackers[f"detector every {follow} frames"] = FaceTracker(TrackerConfig.model_validate(
             {"tracking": {"detect_interval": follow}}))
+    for hz in face_rates:
+        trackers[f"faces read at {hz:g} Hz"] = FaceTracker(TrackerConfig.model_validate(
+            {"analysis": {"face_rate_hz": hz}}))
     scores: dict[str, dict[str, Score]] = {}
     for folder in folders:
         clip = load_clip(folder)
         for tag, tracker in trackers.items():
             for method, reading in run_facetrack(tracker, folder / f"{folder.name}.mp4", clip,
-                                                 None if tag else dlib_eyes).items():
+                                                 None if tag else dlib_eyes,
+                                                 hold=tag.startswith("faces read")).items():
                 if tag and method != "facetrack":
                     continue
                 name = f"{method} ({tag})" if tag else method
@@ -253,8 +264,13 @@ def main() -> None:
                         help="also run facetrack with analysis.eye_model: mesh")
     parser.add_argument("--follow", type=int, metavar="N",
                         help="also run facetrack with tracking.detect_interval: N")
+    parser.add_argument("--face-rate", type=float, nargs="+", default=[], metavar="HZ",
+                        help="also run facetrack with analysis.face_rate_hz: HZ")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="leave out the dlib EAR peers (the slow part)")
     args = parser.parse_args()
-    scores = evaluate(mesh=args.mesh, follow=args.follow)
+    scores = evaluate(mesh=args.mesh, follow=args.follow, dlib=not args.no_peers,
+                      face_rates=tuple(args.face_rate))
     rows = [[method, cond, *score.row()]
             for method, by in scores.items()
             for cond in (*CONDITIONS, "all") if (score := by.get(cond)) is not None]

@@ -1,11 +1,14 @@
 """Speed and memory in file mode: decode-only fps, full-pipeline fps (detect, track, Face Mesh,
 signals, summaries and faces.jsonl), their ratio, peak RSS, and the peer loop (decode + YuNet at
 640 + supervision's ByteTrack, no analysis), run back to back in one session. The full pipeline
-runs three ways, to show what each speed-up buys: ``full-1`` with one analysis thread (as before
-``runtime.analysis_threads``), ``full`` with the defaults, ``follow`` with the defaults plus
-``tracking.detect_interval: 5`` (faces followed from their landmarks between detections).
+runs several ways (``--modes``, default all), to show what each speed-up buys: ``full-1`` with
+one analysis thread (as before ``runtime.analysis_threads``), ``full`` with the defaults,
+``follow`` with the defaults plus ``tracking.detect_interval: 5`` (faces followed from their
+landmarks between detections), ``rate10`` and ``rate15`` with ``analysis.face_rate_hz`` 10 and
+15 (each face read at most that often).
 
-    python -m benchmarks.speed [--runs 3] [--inputs PATH ...] [--json out.json]
+    python -m benchmarks.speed [--runs 3] [--modes MODE ...] [--inputs PATH ...]
+        [--json out.json]
 
 Each measurement runs in a fresh subprocess (so peak RSS is that mode's own) and is repeated
 ``--runs`` times; the table shows medians. The machine is shared, so compare ratios.
@@ -26,13 +29,15 @@ from typing import Any
 
 from benchmarks._common import SYNTH_SEQUENCES, data_root, print_table
 
-MODES = ("decode", "full-1", "full", "follow", "peer")
 #: the config of each full-pipeline mode
 CONFIGS: dict[str, dict[str, Any]] = {
     "full-1": {"runtime": {"analysis_threads": 1}},
     "full": {},
     "follow": {"tracking": {"detect_interval": 5}},
+    "rate10": {"analysis": {"face_rate_hz": 10}},
+    "rate15": {"analysis": {"face_rate_hz": 15}},
 }
+MODES = ("decode", "peer", *CONFIGS)
 
 
 def _one(mode: str, path: Path) -> dict[str, Any]:
@@ -115,6 +120,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--inputs", nargs="+", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--modes", nargs="+", choices=list(CONFIGS),
+                        help="the full-pipeline modes to run (default: all)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(_one(args.one[0], Path(args.one[1]))))
@@ -122,22 +129,21 @@ def main() -> None:
     import av
 
     inputs = args.inputs or default_inputs()
-    result = evaluate(inputs, args.runs)
+    modes = tuple(dict.fromkeys(("decode", "peer", *(args.modes or CONFIGS))))
+    result = evaluate(inputs, args.runs, modes)
+    full = [m for m in modes if m in CONFIGS]
     rows = []
     for path, m in result.items():
         with av.open(path) as c:
             s = c.streams.video[0]
             size = f"{s.codec_context.width}x{s.codec_context.height}"
         name = Path(path).parent.name if Path(path).name == "video.mp4" else Path(path).name
-        peer = m["peer"]["fps"]
-        rows.append([
-            name, size, int(m["full"]["frames"]), m["decode"]["fps"], peer,
-            m["full-1"]["fps"] / peer, m["full"]["fps"] / peer, m["follow"]["fps"] / peer,
-            m["full"]["fps"], m["follow"]["fps"], m["follow"]["fps"] / m["decode"]["fps"],
-            round(max(m[k]["peak_rss_mb"] for k in CONFIGS)),
-        ])
-    print_table(["input", "size", "frames", "decode fps", "peer fps", "full-1/peer",
-                 "full/peer", "follow/peer", "full fps", "follow fps", "follow/decode",
+        peer, decode = m["peer"]["fps"], m["decode"]["fps"]
+        rows.append([name, size, int(m["peer"]["frames"]), decode, peer,
+                     *(m[k]["fps"] / peer for k in full), *(m[k]["fps"] / decode for k in full),
+                     round(max(m[k]["peak_rss_mb"] for k in full))])
+    print_table(["input", "size", "frames", "decode fps", "peer fps",
+                 *(f"{k}/peer" for k in full), *(f"{k}/decode" for k in full),
                  "peak RSS MB"], rows)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

@@ -60,6 +60,8 @@ class FaceState:
     eyes: EyeLevels = field(default_factory=EyeLevels)
     pose: npt.NDArray[np.float64] | None = None
     mouth: float | None = None
+    #: with ``analysis.face_rate_hz``: the video time from which the face is read again
+    next_read: float | None = None
 
 
 @dataclass
@@ -152,6 +154,12 @@ class FaceAnalyzer:
         analysed = (heights >= self._config.min_face_size) if self._landmarker is not None \
             else np.zeros(len(faces), bool)
         rows = np.flatnonzero(analysed)
+        waiting = np.zeros(len(faces), bool)  # not due for a read at the face rate
+        if self._config.face_rate_hz and len(rows):
+            due = self._due(frame.timestamp, faces, records, rows)
+            waiting[rows[~due]] = True
+            analysed[rows[~due]] = False
+            rows = rows[due]
         if len(rows):
             pts, score, eyes = self._infer(frame.image, faces, rows)
             out.lm_score[rows] = score
@@ -162,7 +170,7 @@ class FaceAnalyzer:
             if len(rows):
                 self._read(frame, faces, records, rows, pts, score, eyes, out)
         if self._config.pose_fallback:
-            self._keypoint_pose(faces, records, out)
+            self._keypoint_pose(faces, records, out, waiting)
         posed = np.flatnonzero(out.pose_source != POSE_NONE)
         out.looking[posed] = facing_angle(out.pose[posed, :2]) <= self._config.looking_cone_deg
         extra = {} if out.eye_points is None else {"eye_points": out.eye_points}
@@ -173,6 +181,25 @@ class FaceAnalyzer:
             gaze=out.gaze, **extra,
             mouth_open=out.mouth, looking=out.looking, landmark_score=out.lm_score,
             quality=out.quality, sharpness=out.sharpness, analysed=analysed)
+
+    def _due(self, t: float, faces: Faces, records: Mapping[int, TrackHistory],
+             rows: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+        """Which faces at ``rows`` are read at ``t`` under ``analysis.face_rate_hz``: a track
+        is read when first seen, then once every 1/rate s of video time on average (each read
+        moves its next one on by the period, so 10 Hz at 25 fps reads 2 or 3 frames apart)."""
+        period = 1.0 / self._config.face_rate_hz
+        due = np.ones(len(rows), bool)
+        for k, row in enumerate(rows):
+            record = records.get(int(faces.track_id[row]))
+            if record is None:
+                continue
+            st = record.state_of(FaceState)
+            if st.next_read is not None and t < st.next_read - 1e-6:
+                due[k] = False
+            else:  # late by more than a period (a gap, a drop): the schedule starts again
+                st.next_read = t + period if st.next_read is None or \
+                    t - st.next_read >= period else st.next_read + period
+        return due
 
     def _infer(self, image: npt.NDArray[np.uint8], faces: Faces, rows: npt.NDArray[np.intp]
                ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], EyeReading]:
@@ -228,10 +255,11 @@ class FaceAnalyzer:
             faces.wh[rows, 1], faces.score[rows], frontal=np.cos(np.radians(angle)),
             sharpness=out.sharpness[rows], landmark_score=score)
 
-    def _keypoint_pose(self, faces: Faces, records: Mapping[int, TrackHistory], out: _Out
-                       ) -> None:
-        """The 5-keypoint pose of every face the mesh gave none."""
-        rows = np.flatnonzero(out.pose_source == POSE_NONE)
+    def _keypoint_pose(self, faces: Faces, records: Mapping[int, TrackHistory], out: _Out,
+                       waiting: npt.NDArray[np.bool_]) -> None:
+        """The 5-keypoint pose of every face the mesh gave none, except faces ``waiting`` for
+        their next read at the face rate (their mesh pose holds, in the signals)."""
+        rows = np.flatnonzero((out.pose_source == POSE_NONE) & ~waiting)
         if not len(rows):
             return
         raw = keypoint_pose(faces.keypoints[rows])

@@ -115,6 +115,15 @@ class AnalysisConfig(Strict):
         "head pose from the detector's 5 keypoints (`pose_source: keypoints`, rougher: AFLW2000 "
         "MAE in docs/benchmarks.md), so a face turned away counts as not looking.",
     )
+    face_rate_hz: float = Field(
+        0.0, ge=0.0, le=100.0,
+        description="Read each face (Face Mesh, eyes, pose) at most this often, in reads a second "
+        "of video time; 0 = on every frame. Between reads the face is tracked but not analysed "
+        "(`analysed` false, no pose), and the signals hold its last reading, as they do across "
+        "frames a live camera drops. Saves model time with many faces (audience counting); "
+        "blink figures held at about half the frame rate, not at a third (docs/benchmarks.md, "
+        "'Reading faces at a rate'). Not with tracking.detect_interval.",
+    )
     looking_cone_deg: float = Field(
         25.0, gt=0.0, le=90.0,
         description="A face is `looking` when the angle between its facing direction and the "
@@ -353,6 +362,10 @@ class TrackerConfig(Strict):
                 "detector.score_threshold must not exceed tracking.high_score "
                 f"({self.detector.score_threshold} > {self.tracking.high_score})"
             )
+        if self.analysis.face_rate_hz and self.tracking.detect_interval > 1:
+            raise ValueError(
+                "tracking.detect_interval follows faces from the landmarks of the frame before, "
+                "which analysis.face_rate_hz leaves unread between reads: set one of them")
         return self
 
     @classmethod

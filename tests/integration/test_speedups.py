@@ -54,3 +54,33 @@ def test_following_skips_the_detector_and_keeps_tracking(data_dir: Path,
     assert n1 == 300 and n5 < 300 / 2  # the detector ran on under half the frames
     assert followed["mota"] >= every["mota"] - TOLERANCE, (every, followed)
     assert followed["idf1"] >= every["idf1"] - TOLERANCE, (every, followed)
+
+
+@pytest.mark.data
+def test_a_face_rate_reads_fewer_faces_and_changes_no_track(data_dir: Path) -> None:
+    """``analysis.face_rate_hz: 10`` on a 25 fps clip: every frame's faces, ids and boxes are
+    the every-frame run's (analysis feeds no tracking); 10 reads a second of 25 frames is 0.4
+    of the faces read (eyes and mouth filled in), each track at most 10 times a second of its
+    time in view, and a face between reads gets no keypoint pose instead."""
+    video = data_dir / "synth_tracks" / "synth03" / "video.mp4"
+    every = results(TrackerConfig(), video)
+    rated = results(TrackerConfig.model_validate({"analysis": {"face_rate_hz": 10}}), video)
+    assert [[(f["track_id"], f["box"]) for f in r["faces"]] for r in every] == \
+        [[(f["track_id"], f["box"]) for f in r["faces"]] for r in rated]
+
+    def count(runs: list[dict[str, Any]], key: str, value: Any = None) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for r in runs:
+            for f in r["faces"]:
+                hit = f[key] is not None if value is None else f[key] == value
+                out[f["track_id"]] = out.get(f["track_id"], 0) + hit
+        return out
+
+    seen, read, read_every = (count(rated, "track_id"), count(rated, "eye_openness"),
+                              count(every, "eye_openness"))
+    assert sum(read_every.values()) > 500
+    assert 0.35 <= sum(read.values()) / sum(read_every.values()) <= 0.45
+    for tid, n in seen.items():
+        assert read[tid] <= n * 10 / 25 + 2, (tid, n, read[tid])
+    keypoints = count(rated, "pose_source", "keypoints")
+    assert sum(keypoints.values()) <= sum(count(every, "pose_source", "keypoints").values())

@@ -103,3 +103,57 @@ def test_the_open_eye_level_lives_in_the_tracks_record() -> None:
 
     left, right = known[1].state_of(FaceState).eyes.open_levels(MeshEyes.open_prior)
     assert abs(left - 0.17) < 0.01 and abs(right - 0.17) < 0.01
+
+
+class _Counting(ScriptedLandmarker):
+    """Counts the faces the landmarker was asked to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = 0
+
+    def landmarks(self, image, keypoints, xyxy):
+        self.read += len(xyxy)
+        return super().landmarks(image, keypoints, xyxy)
+
+
+def _rated(frames: list[int], tracks: list[int], rate: float = 10.0
+           ) -> tuple[_Counting, list[dict[int, tuple[bool, int]]]]:
+    """Each of ``frames`` (25 fps) with a face per track: (analysed, pose source) by track."""
+    lm = _Counting()
+    analyzer = FaceAnalyzer(AnalysisConfig(face_rate_hz=rate), landmarker=lm, eyes=MeshEyes())
+    known: dict = {}
+    out = []
+    for i in frames:
+        f = faces_at([[200 + 220 * k, 200, 400 + 220 * k, 440] for k in range(len(tracks))]
+                     ).replace(track_id=np.array(tracks))
+        frame = make_frame(i, np.zeros((600, 1200, 3), np.uint8))
+        a = analyzer.analyze(frame, f, records_for(f, frame, known)).attrs
+        out.append({t: (bool(a["analysed"][k]), int(a["pose_source"][k]))
+                    for k, t in enumerate(tracks)})
+    return lm, out
+
+
+def test_a_face_rate_reads_each_face_that_often_on_average() -> None:
+    """10 Hz at 25 fps: 20 reads in 2 s, 2 or 3 frames apart, the first frame read; between
+    reads the face is not analysed and gets no keypoint pose (its mesh reading holds)."""
+    lm, out = _rated(list(range(50)), [1])
+    reads = [i for i, o in enumerate(out) if o[1][0]]
+    assert lm.read == len(reads) == 20 and reads[0] == 0
+    assert set(np.diff(reads).tolist()) == {2, 3}
+    assert all(o[1] == (False, POSE_NONE) for i, o in enumerate(out) if i not in reads)
+    assert all(out[i][1][1] == POSE_MESH for i in reads)
+
+
+def test_a_face_rate_reads_a_new_or_returning_face_at_once() -> None:
+    _, out = _rated([0, 1, 2], [1, 2])
+    assert out[0] == {1: (True, POSE_MESH), 2: (True, POSE_MESH)}
+    assert not out[1][1][0] and not out[1][2][0]
+    # after a gap longer than the period the schedule starts again from that frame
+    _, out = _rated([0, 1, 40, 41, 42, 43], [1])
+    assert [o[1][0] for o in out] == [True, False, True, False, False, True]
+
+
+def test_face_rate_zero_reads_every_frame() -> None:
+    lm, out = _rated(list(range(10)), [1], rate=0.0)
+    assert lm.read == 10 and all(o[1][0] for o in out)

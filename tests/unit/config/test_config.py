@@ -28,6 +28,9 @@ def test_defaults_are_consistent() -> None:
         ("tracking: [1, 2\n", "invalid YAML (line"),
         ("- a\n- b\n", "config must be a mapping"),
         ("detector:\n  score_threshold: 0.9\n", "must not exceed tracking.high_score"),
+        ("analysis:\n  face_rate_hz: 10\ntracking:\n  detect_interval: 5\n",
+         "analysis.face_rate_hz leaves unread between reads"),
+        ("analysis:\n  face_rate_hz: -1\n", "analysis.face_rate_hz: Input should be greater"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
