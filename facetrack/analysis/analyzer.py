@@ -196,9 +196,10 @@ class FaceAnalyzer:
             st = record.state_of(FaceState)
             if st.next_read is not None and t < st.next_read - 1e-6:
                 due[k] = False
-            else:  # late by more than a period (a gap, a drop): the schedule starts again
-                st.next_read = t + period if st.next_read is None or \
-                    t - st.next_read >= period else st.next_read + period
+            elif st.next_read is None or t - st.next_read >= period:
+                st.next_read = t + period  # first read, or a period late (a gap): start again
+            else:
+                st.next_read += period
         return due
 
     def _infer(self, image: npt.NDArray[np.uint8], faces: Faces, rows: npt.NDArray[np.intp]
